@@ -1,0 +1,118 @@
+"""The tenant-scoped session: the one place where a request's tenant reaches the database.
+
+Every transaction of a scoped session
+- sets `app.current_tenant_id` transaction-locally as its first statement (PostgreSQL: RLS keys on it),
+- filters every ORM SELECT, UPDATE and DELETE of a tenant-owned model by the tenant,
+- stamps the tenant on every tenant-owned insert and refuses a row of another tenant.
+
+A session without a tenant (sign-up, login, operator commands) refuses tenant-owned models outright,
+so forgetting to scope a session fails loudly instead of returning another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+
+from tenantflow.db.base import TenantOwned
+
+TENANT_KEY = "tenant_id"
+SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
+
+
+class TenantScopeError(RuntimeError):
+    """Code tried to touch tenant-owned rows without, or outside, its tenant."""
+
+
+def session_tenant(session: Session) -> uuid.UUID | None:
+    value = session.info.get(TENANT_KEY)
+    return value if isinstance(value, uuid.UUID) else None
+
+
+def _touches_tenant_owned(state: ORMExecuteState) -> bool:
+    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not _touches_tenant_owned(state):
+        return
+    tenant_id = session_tenant(state.session)
+    if tenant_id is None:
+        raise TenantScopeError("tenant-owned rows need a tenant-scoped session")
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria propagate from the statement that loaded the parent
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+        )
+    )
+
+
+def _check_rows(session: Session, rows: Iterable[Any], tenant_id: uuid.UUID | None) -> None:
+    for row in rows:
+        if not isinstance(row, TenantOwned):
+            continue
+        if tenant_id is None:
+            raise TenantScopeError("tenant-owned rows need a tenant-scoped session")
+        if row.tenant_id is None:
+            row.tenant_id = tenant_id
+        elif row.tenant_id != tenant_id:
+            raise TenantScopeError("a row of another tenant cannot be written in this session")
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
+    tenant_id = session_tenant(session)
+    _check_rows(session, session.new, tenant_id)
+    _check_rows(session, session.dirty, tenant_id)
+    _check_rows(session, session.deleted, tenant_id)
+
+
+@event.listens_for(Session, "after_begin")
+def _set_database_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session_tenant(session)
+    # Always set it, empty when unscoped: a pooled connection must never inherit a tenant.
+    connection.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id) if tenant_id else ""})
+
+
+class SessionFactory:
+    """Opens sessions on the runtime engine; resolvers, the CLI and the executor share it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._maker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def scoped(self, tenant_id: uuid.UUID) -> AsyncSession:
+        """A session confined to one tenant; the caller manages its transaction."""
+        session = self._maker()
+        session.info[TENANT_KEY] = tenant_id
+        return session
+
+    def unscoped(self) -> AsyncSession:
+        """A session for global tables only (users, tenants, the module catalogue)."""
+        return self._maker()
+
+    @asynccontextmanager
+    async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """One transaction in one tenant: committed on success, rolled back on any error."""
+        async with self.scoped(tenant_id) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def global_transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.unscoped() as session, session.begin():
+            yield session
