@@ -44,7 +44,11 @@ class ExecutionStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+        return self in (
+            ExecutionStatus.SUCCEEDED,
+            ExecutionStatus.FAILED,
+            ExecutionStatus.CANCELLED,
+        )
 
 
 class DeploymentStatus(StrEnum):

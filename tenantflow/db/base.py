@@ -26,19 +26,25 @@ def new_id() -> uuid.UUID:
 
 
 def created_at_field() -> datetime:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Typed as the value a model instance holds; SQLModel's Field() itself is untyped.
+    field: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    return field
 
 
 def optional_timestamp_field() -> datetime | None:
-    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+    field: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    return field
 
 
 class TenantOwned(SQLModel):
     """Marker and column for every table whose rows belong to one tenant.
 
-    The tenant-scoped session filters every ORM statement on these tables by the session's tenant and
-    stamps it on inserts; on PostgreSQL, Row Level Security enforces the same in the database.
+    The tenant-scoped session filters every ORM statement on these tables by the session's tenant
+    and stamps it on inserts; on PostgreSQL, Row Level Security enforces the same in the database.
     """
 
     # Cascades so that purging a tenant row removes everything it owns, tables added later included.
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", nullable=False)
+    # Optional at construction only: the tenant-scoped session stamps it before the insert.
+    tenant_id: uuid.UUID = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", nullable=False
+    )

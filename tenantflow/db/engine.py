@@ -35,7 +35,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # pysqlite's own transaction handling is switched off so that "begin" below decides.
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # SQLite enforces foreign keys only when asked, on every connection.
         cursor.execute("PRAGMA foreign_keys=ON")

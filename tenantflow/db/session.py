@@ -1,7 +1,7 @@
 """The tenant-scoped session: the one place where a request's tenant reaches the database.
 
 Every transaction of a scoped session
-- sets `app.current_tenant_id` transaction-locally as its first statement (PostgreSQL: RLS keys on it),
+- sets `app.current_tenant_id` transaction-locally as its first statement (RLS keys on it),
 - filters every ORM SELECT, UPDATE and DELETE of a tenant-owned model by the tenant,
 - stamps the tenant on every tenant-owned insert and refuses a row of another tenant.
 
@@ -14,12 +14,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.main import default_registry
 
 from tenantflow.db.base import TenantOwned
 
@@ -40,24 +43,44 @@ def _touches_tenant_owned(state: ORMExecuteState) -> bool:
     return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
 
 
+@lru_cache(maxsize=1)
+def _tenant_owned_classes() -> tuple[type[TenantOwned], ...]:
+    """Every mapped tenant-owned class (known once all models are imported)."""
+    return tuple(
+        sorted(
+            (
+                mapper.class_
+                for mapper in default_registry.mappers
+                if issubclass(mapper.class_, TenantOwned)
+            ),
+            key=lambda cls: cls.__name__,
+        )
+    )
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not _touches_tenant_owned(state):
-        return
-    tenant_id = session_tenant(state.session)
-    if tenant_id is None:
-        raise TenantScopeError("tenant-owned rows need a tenant-scoped session")
     if state.is_column_load or state.is_relationship_load:
         return  # the criteria propagate from the statement that loaded the parent
-    state.statement = state.statement.options(
+    tenant_id = session_tenant(state.session)
+    if tenant_id is None and _touches_tenant_owned(state):
+        raise TenantScopeError("tenant-owned rows need a tenant-scoped session")
+    # Joined and sub-selected entities are not among the statement's top-level mappers, so the
+    # criteria go on for every tenant-owned class; SQLAlchemy applies only those that occur.
+    options = [
         with_loader_criteria(
-            TenantOwned,
-            lambda cls: cls.tenant_id == tenant_id,
+            cls,
+            (lambda c: c.tenant_id == tenant_id)
+            if tenant_id is not None
+            # Unscoped: a tenant table reached through a join or subquery yields nothing.
+            else (lambda c: c.tenant_id.is_(None)),
             include_aliases=True,
         )
-    )
+        for cls in _tenant_owned_classes()
+    ]
+    state.statement = state.statement.options(*options)
 
 
 def _check_rows(session: Session, rows: Iterable[Any], tenant_id: uuid.UUID | None) -> None:
@@ -94,7 +117,10 @@ class SessionFactory:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._maker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # SQLModel's session: `exec()` is typed for SQLModel's `select()` and `col()`.
+        self._maker = async_sessionmaker(
+            engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
+        )
 
     def scoped(self, tenant_id: uuid.UUID) -> AsyncSession:
         """A session confined to one tenant; the caller manages its transaction."""

@@ -23,7 +23,9 @@ class Tenant(SQLModel, table=True):
     name: str = Field(max_length=100)
     slug: str = Field(max_length=50, unique=True)
     plan: Plan = Field(default=Plan.FREE, sa_type=enum_column_type(Plan))
-    status: TenantStatus = Field(default=TenantStatus.ACTIVE, sa_type=enum_column_type(TenantStatus))
+    status: TenantStatus = Field(
+        default=TenantStatus.ACTIVE, sa_type=enum_column_type(TenantStatus)
+    )
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     trial_ends_at: datetime | None = optional_timestamp_field()
     deleted_at: datetime | None = optional_timestamp_field()

@@ -17,7 +17,9 @@ from tenantflow.enums import DeploymentStatus, Environment
 class Deployment(TenantOwned, table=True):
     __tablename__ = "deployments"
     __table_args__ = (
-        sa.ForeignKeyConstraint(["tenant_id", "workflow_id"], ["workflows.tenant_id", "workflows.id"]),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "workflow_id"], ["workflows.tenant_id", "workflows.id"]
+        ),
         sa.Index(None, "tenant_id", "updated_at", "id"),
         sa.Index(None, "tenant_id", "workflow_id", "updated_at", "id"),
     )
@@ -52,7 +54,9 @@ class Module(SQLModel, table=True):
 class TenantModule(TenantOwned, table=True):
     __tablename__ = "tenant_modules"
 
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", primary_key=True)
+    tenant_id: uuid.UUID = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", primary_key=True
+    )
     module_key: str = Field(foreign_key="modules.key", primary_key=True, max_length=50)
     enabled: bool = Field(default=False)
     enabled_at: datetime | None = optional_timestamp_field()
@@ -60,11 +64,13 @@ class TenantModule(TenantOwned, table=True):
 
 
 class TenantDataKey(TenantOwned, table=True):
-    """A tenant's data key, wrapped (AES-GCM) by a master key; destroyed when the tenant is purged."""
+    """A tenant's data key, wrapped (AES-GCM) by a master key; destroyed with the tenant's purge."""
 
     __tablename__ = "tenant_data_keys"
 
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", primary_key=True)
+    tenant_id: uuid.UUID = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", primary_key=True
+    )
     wrapped_key: bytes = Field(sa_type=sa.LargeBinary)
     # Identifies the master key that wrapped it (a fingerprint, never the key).
     master_key_id: str = Field(max_length=32)
@@ -89,7 +95,7 @@ class ProviderKey(TenantOwned, table=True):
 
 
 class AuditLog(TenantOwned, table=True):
-    """Append-only: on PostgreSQL no role may update, delete or truncate it (triggers and grants)."""
+    """Append-only: on PostgreSQL no role may update, delete or truncate it (grants, triggers)."""
 
     __tablename__ = "audit_logs"
     __table_args__ = (

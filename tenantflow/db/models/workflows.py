@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from tenantflow.db.base import TenantOwned, created_at_field, new_id, optional_timestamp_field
-from tenantflow.db.types import JSONType, UTCDateTime, enum_column_type
+from tenantflow.db.types import JSONType, enum_column_type
 from tenantflow.enums import ExecutionStatus, WorkflowStatus
 
 
@@ -116,7 +116,9 @@ class EventSequence(TenantOwned, table=True):
 
     __tablename__ = "event_sequences"
 
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", primary_key=True)
+    tenant_id: uuid.UUID = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", primary_key=True
+    )
     last_seq: int = Field(default=0, sa_type=sa.BigInteger)
 
 
@@ -145,7 +147,9 @@ class IdempotencyKey(TenantOwned, table=True):
     __tablename__ = "idempotency_keys"
     __table_args__ = (_execution_reference(),)
 
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", primary_key=True)
+    tenant_id: uuid.UUID = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", primary_key=True
+    )
     key: str = Field(max_length=200, primary_key=True)
     execution_id: uuid.UUID
     created_at: datetime = created_at_field()
@@ -156,7 +160,9 @@ class UsageCounter(TenantOwned, table=True):
 
     __tablename__ = "usage_counters"
 
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", primary_key=True)
+    tenant_id: uuid.UUID = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", primary_key=True
+    )
     period: str = Field(max_length=7, primary_key=True)  # YYYY-MM
     executions: int = Field(default=0)
 

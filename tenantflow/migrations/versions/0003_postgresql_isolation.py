@@ -211,7 +211,9 @@ def upgrade() -> None:
 
     # The narrow paths' owner sees every tenant, but only through the functions below.
     op.execute("GRANT USAGE ON SCHEMA public TO tenantflow_system")
-    op.execute("GRANT SELECT ON api_keys, refresh_tokens, invitations, memberships TO tenantflow_system")
+    op.execute(
+        "GRANT SELECT ON api_keys, refresh_tokens, invitations, memberships TO tenantflow_system"
+    )
     op.execute("GRANT SELECT, UPDATE ON executions TO tenantflow_system")
     op.execute("GRANT SELECT, DELETE ON tenants, audit_logs, execution_events TO tenantflow_system")
     op.execute("GRANT DELETE ON executions TO tenantflow_system")
@@ -227,10 +229,13 @@ def upgrade() -> None:
         "tf_purge_deleted_tenants(timestamptz)",
         "tf_purge_expired(timestamptz, timestamptz)",
     ]
+    # A new owner needs CREATE on the schema at the moment of the change, and not after it.
+    op.execute("GRANT CREATE ON SCHEMA public TO tenantflow_system")
     for signature in [*RUNTIME_PATHS, *purge_paths]:
         function = signature.split("(")[0]
         op.execute(f"ALTER FUNCTION {function} OWNER TO tenantflow_system")
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+    op.execute("REVOKE CREATE ON SCHEMA public FROM tenantflow_system")
     for signature in RUNTIME_PATHS:
         op.execute(f"GRANT EXECUTE ON FUNCTION {signature.split('(')[0]} TO tenantflow_app")
 

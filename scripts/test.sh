@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: install into .venv from the project's files, make sure the
+# services answer, then lint, type-check and test (SQLite and PostgreSQL, reference clients).
+# Extra arguments go to pytest, e.g. scripts/test.sh -k rls -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+
+bash scripts/services.sh
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy tenantflow tests
+echo "== pytest"
+.venv/bin/pytest "$@"

@@ -1,0 +1,85 @@
+"""build_app(settings) -> the Starlette application: routes, middleware and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from tenantflow.context import Context
+from tenantflow.db.engine import create_engine
+from tenantflow.db.role_check import ensure_safe_runtime_role
+from tenantflow.db.session import SessionFactory
+from tenantflow.runtime import Runtime
+from tenantflow.schema import build_schema
+from tenantflow.settings import Settings
+from tenantflow.web.body_limit import BodyLimitMiddleware
+from tenantflow.web.graphiql import graphiql_static_routes
+from tenantflow.web.graphql_view import GraphQLView
+from tenantflow.web.health import healthz, readyz
+from tenantflow.web.request_id import RequestIdMiddleware
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def get_context(request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    return Context(
+        request=request,
+        response=response,
+        runtime=request.state.runtime,
+        request_id=request.state.request_id,
+    )
+
+
+def build_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        engine = create_engine(settings.database_url)
+        try:
+            await ensure_safe_runtime_role(engine)
+            runtime = Runtime(settings=settings, engine=engine, sessions=SessionFactory(engine))
+            yield {"runtime": runtime}
+            runtime.shutting_down = True
+        finally:
+            await engine.dispose()
+
+    graphql: GraphQLView[Context] = GraphQLView(
+        build_schema(),
+        context_getter=get_context,
+        graphiql=settings.graphiql_enabled,
+    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        *graphiql_static_routes(),
+    ]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+        ),
+        Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def create_app() -> Starlette:
+    """Entry point for uvicorn's factory mode: settings from the environment."""
+    return build_app(Settings())

@@ -1,0 +1,87 @@
+"""The `tenantflow` command: migrate, serve, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from tenantflow.settings import Settings, SettingsError
+
+log = logging.getLogger("tenantflow")
+
+
+class CommandError(Exception):
+    """A command cannot run as asked; the message says why, without a traceback."""
+
+
+def migrate(settings: Settings) -> None:
+    from tenantflow.db import migrate as migrations
+
+    migrations.upgrade(settings.owner_database_url)
+    print(f"database at {migrations.head_revision()}")
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    if workers > 1 and settings.is_sqlite:
+        raise CommandError("--workers above 1 needs PostgreSQL: SQLite serves one process only")
+    if workers > 1 and not settings.redis_url:
+        raise CommandError(
+            "--workers above 1 needs TENANTFLOW_REDIS_URL: the cache, rate limits and events of"
+            " several processes meet there"
+        )
+    uvicorn.run(
+        "tenantflow.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,  # X-Forwarded-For is trusted only from TENANTFLOW_TRUSTED_PROXIES
+        log_level="info",
+    )
+
+
+def seed_demo(settings: Settings) -> None:
+    from tenantflow.demo import seed
+
+    for line in asyncio.run(seed(settings)):
+        print(line)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+    serve_parser = commands.add_parser("serve", help="serve the GraphQL API")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    commands.add_parser("seed-demo", help="demo tenants, users and workflows (prints the logins)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        if args.command == "migrate":
+            migrate(settings)
+        elif args.command == "serve":
+            serve(settings, args.host, args.port, args.workers)
+        elif args.command == "seed-demo":
+            seed_demo(settings)
+    except (CommandError, SettingsError, ValidationError) as error:
+        print(f"tenantflow {args.command}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
