@@ -16,17 +16,18 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from tenantflow.context import Context
+from tenantflow.dataloaders import DataLoaders
 from tenantflow.db.engine import create_engine
 from tenantflow.db.role_check import ensure_safe_runtime_role
-from tenantflow.db.session import SessionFactory
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.settings import Settings
 from tenantflow.web.body_limit import BodyLimitMiddleware
+from tenantflow.web.client_address import client_address
 from tenantflow.web.graphiql import graphiql_static_routes
-from tenantflow.web.graphql_view import GraphQLView
 from tenantflow.web.health import healthz, readyz
 from tenantflow.web.request_id import RequestIdMiddleware
+from tenantflow.web.websocket_auth import AuthenticatingGraphQLView
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,21 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 async def get_context(request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    runtime: Runtime = request.state.runtime
+    # A websocket authenticates at connection_init instead (AuthenticatingGraphQLView).
+    principal = (
+        None
+        if isinstance(request, WebSocket)
+        else await runtime.credentials.resolve(request.headers.get("authorization"))
+    )
     return Context(
         request=request,
         response=response,
-        runtime=request.state.runtime,
+        runtime=runtime,
         request_id=request.state.request_id,
+        principal=principal,
+        client_address=client_address(request, runtime.trusted_proxies),
+        loaders=DataLoaders.create(runtime.sessions, principal.tenant_id if principal else None),
     )
 
 
@@ -48,13 +59,13 @@ def build_app(settings: Settings) -> Starlette:
         engine = create_engine(settings.database_url)
         try:
             await ensure_safe_runtime_role(engine)
-            runtime = Runtime(settings=settings, engine=engine, sessions=SessionFactory(engine))
+            runtime = Runtime.create(settings, engine)
             yield {"runtime": runtime}
             runtime.shutting_down = True
         finally:
             await engine.dispose()
 
-    graphql: GraphQLView[Context] = GraphQLView(
+    graphql = AuthenticatingGraphQLView(
         build_schema(),
         context_getter=get_context,
         graphiql=settings.graphiql_enabled,

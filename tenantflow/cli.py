@@ -1,4 +1,4 @@
-"""The `tenantflow` command: migrate, serve, seed-demo."""
+"""The `tenantflow` command: migrate, serve, seed-demo, and the commands of tenantflow/commands/."""
 
 from __future__ import annotations
 
@@ -10,28 +10,25 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from tenantflow.commands import CommandError, maintenance, schema, tenants
 from tenantflow.settings import Settings, SettingsError
 
 log = logging.getLogger("tenantflow")
 
 
-class CommandError(Exception):
-    """A command cannot run as asked; the message says why, without a traceback."""
-
-
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings, _args: argparse.Namespace) -> None:
     from tenantflow.db import migrate as migrations
 
     migrations.upgrade(settings.owner_database_url)
     print(f"database at {migrations.head_revision()}")
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    if workers > 1 and settings.is_sqlite:
+    if args.workers > 1 and settings.is_sqlite:
         raise CommandError("--workers above 1 needs PostgreSQL: SQLite serves one process only")
-    if workers > 1 and not settings.redis_url:
+    if args.workers > 1 and not settings.redis_url:
         raise CommandError(
             "--workers above 1 needs TENANTFLOW_REDIS_URL: the cache, rate limits and events of"
             " several processes meet there"
@@ -39,15 +36,15 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "tenantflow.app:create_app",
         factory=True,
-        host=host,
-        port=port,
-        workers=workers,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
         proxy_headers=False,  # X-Forwarded-For is trusted only from TENANTFLOW_TRUSTED_PROXIES
         log_level="info",
     )
 
 
-def seed_demo(settings: Settings) -> None:
+def seed_demo(settings: Settings, _args: argparse.Namespace) -> None:
     from tenantflow.demo import seed
 
     for line in asyncio.run(seed(settings)):
@@ -57,12 +54,19 @@ def seed_demo(settings: Settings) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="bring the database to the newest schema")
+    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
+        handler=migrate
+    )
     serve_parser = commands.add_parser("serve", help="serve the GraphQL API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)
-    commands.add_parser("seed-demo", help="demo tenants, users and workflows (prints the logins)")
+    serve_parser.set_defaults(handler=serve)
+    commands.add_parser(
+        "seed-demo", help="demo tenants, users and workflows (prints the logins)"
+    ).set_defaults(handler=seed_demo)
+    for module in (tenants, maintenance, schema):
+        module.register(commands)
     return parser
 
 
@@ -70,13 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings()
-        if args.command == "migrate":
-            migrate(settings)
-        elif args.command == "serve":
-            serve(settings, args.host, args.port, args.workers)
-        elif args.command == "seed-demo":
-            seed_demo(settings)
+        args.handler(Settings(), args)
     except (CommandError, SettingsError, ValidationError) as error:
         print(f"tenantflow {args.command}: {error}", file=sys.stderr)
         return 2

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantflow.auth.credentials import CredentialResolver
+from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory
+from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.settings import Settings
+from tenantflow.web.client_address import Network, parse_proxies
 
 
 @dataclass
@@ -15,4 +19,22 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
+    tokens: AccessTokenCodec
+    credentials: CredentialResolver
+    keyring: MasterKeyring
+    trusted_proxies: list[Network] = field(default_factory=list)
     shutting_down: bool = False
+
+    @classmethod
+    def create(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
+        sessions = SessionFactory(engine)
+        tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            tokens=tokens,
+            credentials=CredentialResolver(sessions, tokens),
+            keyring=MasterKeyring(settings.master_keys),
+            trusted_proxies=parse_proxies(settings.trusted_proxies),
+        )

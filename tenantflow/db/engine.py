@@ -9,6 +9,9 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+# Execution option marking a connection that will write (see SessionFactory).
+WRITE_OPTION = "tenantflow_writes"
+
 
 def is_sqlite_url(url: str) -> bool:
     return url.startswith("sqlite")
@@ -45,6 +48,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: read-then-write transactions (quotas, counters)
-        # serialise instead of failing with "database is locked" on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (IMMEDIATE): read-then-write transactions (quotas,
+        # counters) serialise instead of failing with "database is locked" on upgrade. Readers
+        # begin DEFERRED and run alongside them (WAL).
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

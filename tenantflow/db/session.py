@@ -18,13 +18,16 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.sql.base import Executable
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.main import default_registry
 
 from tenantflow.db.base import TenantOwned
+from tenantflow.db.engine import WRITE_OPTION
 
 TENANT_KEY = "tenant_id"
 SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
@@ -112,33 +115,62 @@ def _set_database_tenant(session: Session, _tx: SessionTransaction, connection: 
     connection.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id) if tenant_id else ""})
 
 
+async def execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+    """SQLAlchemy's own execute, for generic statements SQLModel's `exec()` is not typed for.
+
+    SQLModel overrides `execute` only to warn that `exec` is nicer for its own `select()`.
+    """
+    return await SQLAlchemyAsyncSession.execute(session, statement)
+
+
 class SessionFactory:
-    """Opens sessions on the runtime engine; resolvers, the CLI and the executor share it."""
+    """Opens sessions on the runtime engine; resolvers, the CLI and the executor share it.
+
+    Each unit of work is its own short transaction: sibling GraphQL resolvers run concurrently and
+    an AsyncSession must not be shared between concurrent awaits.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         # SQLModel's session: `exec()` is typed for SQLModel's `select()` and `col()`.
-        self._maker = async_sessionmaker(
+        self._reader = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
+        self._writer = async_sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+            autoflush=False,
+        )
 
-    def scoped(self, tenant_id: uuid.UUID) -> AsyncSession:
+    def scoped(self, tenant_id: uuid.UUID, *, writes: bool = True) -> AsyncSession:
         """A session confined to one tenant; the caller manages its transaction."""
-        session = self._maker()
+        session = (self._writer if writes else self._reader)()
         session.info[TENANT_KEY] = tenant_id
         return session
 
-    def unscoped(self) -> AsyncSession:
+    def unscoped(self, *, writes: bool = True) -> AsyncSession:
         """A session for global tables only (users, tenants, the module catalogue)."""
-        return self._maker()
+        return (self._writer if writes else self._reader)()
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
-        """One transaction in one tenant: committed on success, rolled back on any error."""
+        """One writing transaction in one tenant: committed on success, rolled back on error."""
         async with self.scoped(tenant_id) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def tenant_reader(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """One reading transaction in one tenant."""
+        async with self.scoped(tenant_id, writes=False) as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def global_transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.unscoped() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def global_reader(self) -> AsyncIterator[AsyncSession]:
+        async with self.unscoped(writes=False) as session, session.begin():
             yield session

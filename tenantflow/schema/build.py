@@ -5,11 +5,58 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
+from tenantflow.schema import (
+    audit,
+    deployments,
+    enums,  # noqa: F401  (registers the domain enums under the contract's names)
+    executions,
+    identity,
+    modules,
+    node,
+    provider_keys,
+    tenants,
+    users,
+    workflows,
+)
 from tenantflow.schema.masking import MaskUnexpectedErrors
-from tenantflow.schema.viewer import IdentityQuery
+
+QUERIES: tuple[type, ...] = (
+    identity.IdentityQuery,
+    node.NodeQuery,
+    tenants.TenantQuery,
+    workflows.WorkflowQuery,
+    executions.ExecutionQuery,
+    deployments.DeploymentQuery,
+    modules.ModuleQuery,
+    audit.AuditQuery,
+    provider_keys.ProviderKeyQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    identity.IdentityMutation,
+    tenants.TenantMutation,
+    workflows.WorkflowMutation,
+    executions.ExecutionMutation,
+    deployments.DeploymentMutation,
+    modules.ModuleMutation,
+    provider_keys.ProviderKeyMutation,
+    audit.AuditMutation,
+)
+# Node types reached only through `node(id:)` must still be in the schema.
+NODE_TYPES: tuple[type, ...] = (users.User,)
+
+
+def _has_fields(root: type) -> bool:
+    definition = getattr(root, "__strawberry_definition__", None)
+    return bool(definition and definition.fields)
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (IdentityQuery,))
-    # Extensions are passed as classes: instances would be shared by concurrent requests.
-    return strawberry.Schema(query=query, extensions=[MaskUnexpectedErrors])
+    query = merge_types("Query", QUERIES)
+    mutations = tuple(root for root in MUTATIONS if _has_fields(root))
+    return strawberry.Schema(
+        query=query,
+        mutation=merge_types("Mutation", mutations) if mutations else None,
+        types=NODE_TYPES,
+        # Extensions are passed as classes: instances would be shared by concurrent requests.
+        extensions=[MaskUnexpectedErrors],
+    )

@@ -1,0 +1,121 @@
+"""Credentials -> Principal, on every request, from the database.
+
+The role comes from the membership (or the API key) as it is now, and the tenant's status and the
+sign-in session are checked each time, so a removed member, a changed role, a revoked key
+or session, a changed password or a deleted tenant takes effect on the next request in every
+server process.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import update
+from sqlmodel import col
+
+from tenantflow.auth.principal import Principal
+from tenantflow.auth.secrets import hash_token, looks_like_api_key
+from tenantflow.auth.tokens import AccessClaims, AccessTokenCodec
+from tenantflow.db import narrow_paths
+from tenantflow.db.models import ApiKey, Membership, RefreshTokenFamily, Tenant, User
+from tenantflow.db.session import SessionFactory, execute
+from tenantflow.db.types import utcnow
+from tenantflow.enums import TenantStatus
+
+BEARER = "bearer "
+# lastUsedAt is a hint, not an audit: write it at most this often per key and process.
+LAST_USED_WRITE_INTERVAL_S = 60.0
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization or authorization[: len(BEARER)].lower() != BEARER:
+        return None
+    token = authorization[len(BEARER) :].strip()
+    return token or None
+
+
+@dataclass
+class CredentialResolver:
+    sessions: SessionFactory
+    codec: AccessTokenCodec
+    _last_used_writes: dict[uuid.UUID, float] = field(default_factory=dict)
+
+    async def resolve(self, authorization: str | None) -> Principal | None:
+        """The principal of an `Authorization` header value; None for missing or bad credentials."""
+        token = bearer_token(authorization)
+        if token is None:
+            return None
+        if looks_like_api_key(token):
+            return await self._api_key(token)
+        claims = self.codec.verify(token)
+        return await self._access_token(claims) if claims else None
+
+    async def _access_token(self, claims: AccessClaims) -> Principal | None:
+        statement = (
+            sa.select(
+                col(Membership.role),
+                col(Tenant.status),
+                col(Tenant.plan),
+                col(User.sessions_valid_after),
+                col(RefreshTokenFamily.created_at),
+                col(RefreshTokenFamily.revoked_at),
+            )
+            .join(Tenant, col(Tenant.id) == col(Membership.tenant_id))
+            .join(User, col(User.id) == col(Membership.user_id))
+            .join(
+                RefreshTokenFamily,
+                (col(RefreshTokenFamily.id) == claims.session_id)
+                & (col(RefreshTokenFamily.user_id) == col(Membership.user_id)),
+            )
+            .where(col(Membership.user_id) == claims.user_id)
+        )
+        async with self.sessions.tenant_reader(claims.tenant_id) as session:
+            row = (await execute(session, statement)).first()
+        if row is None:
+            return None  # no longer a member, or the session is gone
+        role, status, plan, sessions_valid_after, session_started, session_revoked = tuple(row)
+        if status is TenantStatus.DELETED or session_revoked is not None:
+            return None
+        if session_started < sessions_valid_after:
+            return None  # the password changed since this session began
+        return Principal(
+            tenant_id=claims.tenant_id,
+            role=role,
+            tenant_status=status,
+            plan=plan,
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+        )
+
+    async def _api_key(self, key: str) -> Principal | None:
+        async with self.sessions.global_reader() as session:
+            match = await narrow_paths.find_api_key(session, hash_token(key))
+            if match is None or match.revoked_at is not None:
+                return None
+            tenant = await session.get(Tenant, match.tenant_id)
+        if tenant is None or tenant.status is TenantStatus.DELETED:
+            return None
+        await self._touch_api_key(match.tenant_id, match.id)
+        return Principal(
+            tenant_id=match.tenant_id,
+            role=match.role,
+            tenant_status=tenant.status,
+            plan=tenant.plan,
+            api_key_id=match.id,
+            api_key_name=match.name,
+        )
+
+    async def _touch_api_key(self, tenant_id: uuid.UUID, key_id: uuid.UUID) -> None:
+        now = time.monotonic()
+        if now - self._last_used_writes.get(key_id, -LAST_USED_WRITE_INTERVAL_S) < (
+            LAST_USED_WRITE_INTERVAL_S
+        ):
+            return
+        self._last_used_writes[key_id] = now
+        async with self.sessions.tenant_transaction(tenant_id) as session:
+            await session.exec(
+                update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=utcnow())
+            )

@@ -1,0 +1,1 @@
+"""The workflow engine: definition validation, built-in node types and graph helpers (pure code)."""

@@ -1,0 +1,15 @@
+"""Workflows: reading, writing, import and export."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class WorkflowQuery:
+    pass
+
+
+@strawberry.type
+class WorkflowMutation:
+    pass

@@ -1,0 +1,1 @@
+"""Encryption of secrets at rest: master keys wrap tenant data keys, data keys encrypt secrets."""
