@@ -3,7 +3,6 @@ start-up refusal of roles that row level security would not hold."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -25,24 +24,6 @@ from tests.conftest import ADMIN_URL, PostgresDatabase, _url_for
 from tests.factories import create_tenant
 
 pytestmark = pytest.mark.postgresql
-
-
-@pytest.fixture
-async def runtime(clean_postgres: PostgresDatabase) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(clean_postgres.runtime_url, pool_size=2)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def owner(clean_postgres: PostgresDatabase) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(clean_postgres.owner_url, pool_size=1)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def in_tenant(engine: AsyncEngine, tenant_id: object, sql: str) -> None:

@@ -7,16 +7,13 @@ between tenant A and tenant B.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantflow.db.engine import create_engine
 from tenantflow.db.session import SessionFactory
-from tests.conftest import PostgresDatabase
 from tests.factories import TenantRows, create_tenant
 
 pytestmark = pytest.mark.postgresql
@@ -41,16 +38,6 @@ COMPOSITE_REFERENCES_SQL = text(
     GROUP BY c.oid, c.conrelid, c.confrelid
     """
 )
-
-
-@pytest.fixture
-async def runtime(clean_postgres: PostgresDatabase) -> AsyncIterator[AsyncEngine]:
-    # One pooled connection: every transaction below reuses it, as a busy pool would.
-    engine = create_engine(clean_postgres.runtime_url, pool_size=1)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
