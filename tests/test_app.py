@@ -77,3 +77,14 @@ async def test_server_refuses_to_start_as_the_table_owner(
     with pytest.raises(UnsafeDatabaseRoleError, match="owns the tables"):
         async with LifespanManager(build_app(settings)):
             pass
+
+
+async def test_refused_requests_carry_a_contract_error_code(client: httpx.AsyncClient) -> None:
+    for payload in (
+        {"query": "{ nope }"},  # validation
+        {"query": "{"},  # parse
+        {"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": 5.5}},
+    ):
+        response = await client.post("/graphql", json=payload)
+        errors = response.json()["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"] * len(errors)

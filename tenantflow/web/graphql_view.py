@@ -48,6 +48,8 @@ ContextGetter = Callable[[Request | WebSocket, Response | WebSocket], Awaitable[
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 _UTF8 = ("utf-8", "utf8")
+# Parse, validation and variable errors: the request itself is wrong.
+BAD_USER_INPUT = "BAD_USER_INPUT"
 
 
 class GraphQLHTTPError(HTTPException):
@@ -249,6 +251,7 @@ class GraphQLView(GraphQL[ContextT, None]):
         status = 200
         if _is_request_error(result):
             response_data.pop("data", None)  # GraphQL spec: no data entry for request errors
+            _default_code(response_data, BAD_USER_INPUT)
             status = self._request_error_status(result.errors or [], media_type)
         return self._response(response_data, media_type, status, sub_response=sub_response)
 
@@ -377,6 +380,15 @@ def _request_data(params: Mapping[str, object]) -> GraphQLRequestData:
         operation_name=operation_name,
         extensions=extensions,
     )
+
+
+def _default_code(response_data: GraphQLHTTPResponse, code: str) -> None:
+    """Give every error of a refused request an `extensions.code` (the contract wants one)."""
+    for error in response_data.get("errors") or []:
+        if isinstance(error, dict):
+            extensions = error.setdefault("extensions", {})
+            if isinstance(extensions, dict):
+                extensions.setdefault("code", code)
 
 
 def _request_error(message: str) -> ExecutionResult:
