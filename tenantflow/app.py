@@ -60,8 +60,11 @@ def build_app(settings: Settings) -> Starlette:
         try:
             await ensure_safe_runtime_role(engine)
             runtime = Runtime.create(settings, engine)
-            yield {"runtime": runtime}
-            runtime.shutting_down = True
+            try:
+                yield {"runtime": runtime}
+            finally:
+                runtime.shutting_down = True
+                await runtime.login_throttle.aclose()
         finally:
             await engine.dispose()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantflow.auth.credentials import CredentialResolver
+from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory
 from tenantflow.secrets.envelope import MasterKeyring
@@ -22,6 +23,8 @@ class Runtime:
     tokens: AccessTokenCodec
     credentials: CredentialResolver
     keyring: MasterKeyring
+    # Failed logins per account and address: shared by every process when Redis is configured.
+    login_throttle: LoginThrottle
     trusted_proxies: list[Network] = field(default_factory=list)
     shutting_down: bool = False
 
@@ -36,5 +39,6 @@ class Runtime:
             tokens=tokens,
             credentials=CredentialResolver(sessions, tokens),
             keyring=MasterKeyring(settings.master_keys),
+            login_throttle=LoginThrottle(storage_uri=settings.redis_url),
             trusted_proxies=parse_proxies(settings.trusted_proxies),
         )

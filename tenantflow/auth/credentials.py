@@ -3,7 +3,9 @@
 The role comes from the membership (or the API key) as it is now, and the tenant's status and the
 sign-in session are checked each time, so a removed member, a changed role, a revoked key
 or session, a changed password or a deleted tenant takes effect on the next request in every
-server process.
+server process. Nothing about a principal is cached between requests, so no cross-process
+invalidation (Redis) is needed for revocation; `tenants.auth_version` is kept up to date for a
+cache that would need one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import update
@@ -24,6 +27,7 @@ from tenantflow.db.models import ApiKey, Membership, RefreshTokenFamily, Tenant,
 from tenantflow.db.session import SessionFactory, execute
 from tenantflow.db.types import utcnow
 from tenantflow.enums import TenantStatus
+from tenantflow.services.trials import effective_status, end_trial_if_due
 
 BEARER = "bearer "
 # lastUsedAt is a hint, not an audit: write it at most this often per key and process.
@@ -58,6 +62,7 @@ class CredentialResolver:
             sa.select(
                 col(Membership.role),
                 col(Tenant.status),
+                col(Tenant.trial_ends_at),
                 col(Tenant.plan),
                 col(User.sessions_valid_after),
                 col(RefreshTokenFamily.created_at),
@@ -76,15 +81,15 @@ class CredentialResolver:
             row = (await execute(session, statement)).first()
         if row is None:
             return None  # no longer a member, or the session is gone
-        role, status, plan, sessions_valid_after, session_started, session_revoked = tuple(row)
-        if status is TenantStatus.DELETED or session_revoked is not None:
+        role, status, trial_ends_at, plan, valid_after, started, revoked = tuple(row)
+        if status is TenantStatus.DELETED or revoked is not None:
             return None
-        if session_started < sessions_valid_after:
+        if started < valid_after:
             return None  # the password changed since this session began
         return Principal(
             tenant_id=claims.tenant_id,
             role=role,
-            tenant_status=status,
+            tenant_status=await self._status(claims.tenant_id, status, trial_ends_at),
             plan=plan,
             user_id=claims.user_id,
             session_id=claims.session_id,
@@ -102,11 +107,20 @@ class CredentialResolver:
         return Principal(
             tenant_id=match.tenant_id,
             role=match.role,
-            tenant_status=tenant.status,
+            tenant_status=await self._status(tenant.id, tenant.status, tenant.trial_ends_at),
             plan=tenant.plan,
             api_key_id=match.id,
             api_key_name=match.name,
         )
+
+    async def _status(
+        self, tenant_id: uuid.UUID, status: TenantStatus, trial_ends_at: datetime | None
+    ) -> TenantStatus:
+        """The tenant's status as it is in effect; an ended trial is suspended (and persisted)."""
+        effective = effective_status(status, trial_ends_at)
+        if effective is not status:
+            await end_trial_if_due(self.sessions, tenant_id)
+        return effective
 
     async def _touch_api_key(self, tenant_id: uuid.UUID, key_id: uuid.UUID) -> None:
         now = time.monotonic()

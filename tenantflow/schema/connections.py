@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -41,7 +41,7 @@ class Connection(Generic[NodeT]):
 
     @classmethod
     def of(
-        cls, nodes: list[NodeT], page: Page[object], count: Callable[[], Awaitable[int]]
+        cls, nodes: list[NodeT], page: Page[Any], count: Callable[[], Awaitable[int]]
     ) -> Connection[NodeT]:
         return cls(
             edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, page.cursors, strict=True)],

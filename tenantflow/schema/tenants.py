@@ -1,15 +1,541 @@
-"""The active tenant: its settings, usage and lifecycle."""
+"""The active tenant: its settings, usage, members and invitations, and its lifecycle.
+
+Tenant, Member and Invitation objects carry the `ViewScope` they are shown in: the principal looking
+and the loaders of the tenant looked at. For a query that is the request's own; for the payload of
+a sign-in it is the new session's, so that `logIn { viewer { tenant { members … } } }` shows what
+the new token may see although the request itself carried no credentials.
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
 import strawberry
+from strawberry.permission import BasePermission
+
+from tenantflow.auth.permissions import Permission
+from tenantflow.auth.principal import Principal
+from tenantflow.context import Info
+from tenantflow.dataloaders import DataLoaders
+from tenantflow.db import models
+from tenantflow.db.pagination import PageArgs
+from tenantflow.enums import Plan, Role, TenantStatus
+from tenantflow.errors import ErrorCode
+from tenantflow.schema.connections import Connection
+from tenantflow.schema.deletion import DeletedPayload, DeleteResult
+from tenantflow.schema.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    TenantSuspendedError,
+    ValidationError,
+)
+from tenantflow.schema.guards import mutation_guard, requires
+from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.node import Node, register_node
+from tenantflow.schema.users import User
+from tenantflow.services import members, tenant_settings, tenants
+from tenantflow.services.trials import effective_status
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ViewScope:
+    """Who is looking, and the loaders of the tenant looked at."""
+
+    principal: Principal
+    loaders: DataLoaders
+
+    @classmethod
+    def of(cls, info: Info) -> ViewScope:
+        return cls(info.context.require_principal(), info.context.loaders)
+
+
+_SCOPE_REQUIRES: dict[Permission, type[BasePermission]] = {}
+
+
+def scope_requires(permission: Permission) -> type[BasePermission]:
+    """`guards.requires` for fields of objects carrying a `scope`: checks the scope's principal."""
+    if permission in _SCOPE_REQUIRES:
+        return _SCOPE_REQUIRES[permission]
+
+    class ScopeRequires(BasePermission):
+        message = f"This needs the {permission.value} permission"
+        error_extensions = {"code": ErrorCode.FORBIDDEN.value}
+
+        def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+            scope: ViewScope = source.scope
+            return scope.principal.can(permission)
+
+    ScopeRequires.__name__ = ScopeRequires.__qualname__ = f"ScopeRequires_{permission.name}"
+    _SCOPE_REQUIRES[permission] = ScopeRequires
+    return ScopeRequires
+
+
+def given(value: T | None) -> T | None:
+    """An optional argument's value, None when it was left out.
+
+    Optional arguments and input fields default to UNSET, so that the SDL shows no `= null`.
+    """
+    return None if value is strawberry.UNSET else value
+
+
+def page_args(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
+    return PageArgs.of(given(first), given(after), given(last), given(before))
+
+
+# -- object types ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class TenantSettings:
+    timezone: str
+    locale: str
+    currency: str
+    company_email: str | None
+    address: str | None
+    logo_url: str | None
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> TenantSettings:
+        shown = tenant_settings.current(stored)
+        return cls(
+            timezone=shown["timezone"] or "",
+            locale=shown["locale"] or "",
+            currency=shown["currency"] or "",
+            company_email=shown["companyEmail"],
+            address=shown["address"],
+            logo_url=shown["logoUrl"],
+        )
+
+
+@strawberry.type(description="null means unlimited.")
+class PlanLimits:
+    workflows: int | None
+    executions_per_month: int | None
+    deployments: int | None
+    provider_keys: int | None
+    members: int | None
+    requests_per_minute: int | None
+    cost_per_minute: int | None
+
+
+@strawberry.type
+class TenantUsage:
+    workflows: int
+    executions_this_month: int
+    deployments: int
+    provider_keys: int
+    members: int
+    limits: PlanLimits
+
+    @classmethod
+    def of(cls, usage: tenants.Usage) -> TenantUsage:
+        limits = usage.limits
+        return cls(
+            workflows=usage.workflows,
+            executions_this_month=usage.executions_this_month,
+            deployments=usage.deployments,
+            provider_keys=usage.provider_keys,
+            members=usage.members,
+            limits=PlanLimits(
+                workflows=limits.workflows,
+                executions_per_month=limits.executions_per_month,
+                deployments=limits.deployments,
+                provider_keys=limits.provider_keys,
+                members=limits.members,
+                requests_per_minute=limits.requests_per_minute,
+                cost_per_minute=limits.cost_per_minute,
+            ),
+        )
+
+
+@strawberry.type
+class Member(Node):
+    role: Role
+    created_at: datetime
+    row: strawberry.Private[models.Membership]
+    scope: strawberry.Private[ViewScope]
+
+    @classmethod
+    def from_row(cls, row: models.Membership, scope: ViewScope) -> Member:
+        return cls(
+            id=to_global_id("Member", row.id),
+            role=row.role,
+            created_at=row.created_at,
+            row=row,
+            scope=scope,
+        )
+
+    @strawberry.field
+    async def user(self) -> User:
+        user = await self.scope.loaders.users.load(self.row.user_id)
+        assert user is not None  # a member's user is visible in its tenant
+        return User.from_row(user)
+
+
+@strawberry.type
+class Invitation(Node):
+    email: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+    row: strawberry.Private[models.Invitation]
+    scope: strawberry.Private[ViewScope]
+
+    @classmethod
+    def from_row(cls, row: models.Invitation, scope: ViewScope) -> Invitation:
+        return cls(
+            id=to_global_id("Invitation", row.id),
+            email=row.email,
+            role=row.role,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            row=row,
+            scope=scope,
+        )
+
+    @strawberry.field
+    async def invited_by(self) -> User | None:
+        """null once the inviter is no longer a member."""
+        if self.row.invited_by_id is None:
+            return None
+        user = await self.scope.loaders.users.load(self.row.invited_by_id)
+        return User.from_row(user) if user else None
+
+
+@strawberry.type
+class Tenant(Node):
+    name: str
+    slug: str
+    plan: Plan
+    created_at: datetime
+    row: strawberry.Private[models.Tenant]
+    scope: strawberry.Private[ViewScope]
+
+    @classmethod
+    def from_row(cls, row: models.Tenant, scope: ViewScope) -> Tenant:
+        return cls(
+            id=to_global_id("Tenant", row.id),
+            name=row.name,
+            slug=row.slug,
+            plan=row.plan,
+            created_at=row.created_at,
+            row=row,
+            scope=scope,
+        )
+
+    def _status(self) -> TenantStatus:
+        return effective_status(self.row.status, self.row.trial_ends_at)
+
+    @strawberry.field
+    def status(self) -> TenantStatus:
+        """An ended trial shows as SUSPENDED (persisted as such when credentials are next used)."""
+        return self._status()
+
+    @strawberry.field(description="Set while status is TRIAL.")
+    def trial_ends_at(self) -> datetime | None:
+        return self.row.trial_ends_at if self._status() is TenantStatus.TRIAL else None
+
+    @strawberry.field
+    def settings(self) -> TenantSettings:
+        return TenantSettings.from_stored(self.row.settings)
+
+    @strawberry.field(permission_classes=[scope_requires(Permission.TENANT_READ)])
+    async def usage(self, info: Info) -> TenantUsage:
+        usage = await tenants.tenant_usage(
+            sessions=info.context.sessions, tenant_id=self.row.id, plan=self.row.plan
+        )
+        return TenantUsage.of(usage)
+
+    @strawberry.field(permission_classes=[scope_requires(Permission.MEMBER_READ)])
+    async def members(
+        self,
+        info: Info,
+        first: int | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
+        last: int | None = strawberry.UNSET,
+        before: str | None = strawberry.UNSET,
+    ) -> Connection[Member]:
+        """Oldest first."""
+        sessions, tenant_id = info.context.sessions, self.row.id
+        page = await members.list_members(
+            sessions=sessions, tenant_id=tenant_id, args=page_args(first, after, last, before)
+        )
+
+        async def count() -> int:
+            return await members.count_members(sessions=sessions, tenant_id=tenant_id)
+
+        nodes = [Member.from_row(row, self.scope) for row in page.rows]
+        return Connection.of(nodes, page, count)
+
+    @strawberry.field(
+        permission_classes=[scope_requires(Permission.MEMBER_MANAGE)],
+        description=(
+            "Pending invitations. ADMIN and OWNER only (null otherwise, with a FORBIDDEN error)."
+        ),
+    )
+    async def invitations(
+        self,
+        info: Info,
+        first: int | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
+        last: int | None = strawberry.UNSET,
+        before: str | None = strawberry.UNSET,
+    ) -> Connection[Invitation] | None:
+        sessions, tenant_id = info.context.sessions, self.row.id
+        page = await members.list_invitations(
+            sessions=sessions, tenant_id=tenant_id, args=page_args(first, after, last, before)
+        )
+
+        async def count() -> int:
+            return await members.count_invitations(sessions=sessions, tenant_id=tenant_id)
+
+        nodes = [Invitation.from_row(row, self.scope) for row in page.rows]
+        return Connection.of(nodes, page, count)
+
+
+async def active_tenant(scope: ViewScope) -> Tenant:
+    row = await scope.loaders.identity.tenant.load(scope.principal.tenant_id)
+    assert row is not None  # the credentials were just checked against it
+    return Tenant.from_row(row, scope)
+
+
+async def load_tenant(info: Info, key: uuid.UUID) -> Tenant | None:
+    scope = ViewScope.of(info)
+    row = await scope.loaders.identity.tenant.load(key)
+    return Tenant.from_row(row, scope) if row else None
+
+
+async def load_member(info: Info, key: uuid.UUID) -> Member | None:
+    scope = ViewScope.of(info)
+    row = await scope.loaders.identity.members.load(key)
+    return Member.from_row(row, scope) if row else None
+
+
+async def load_invitation(info: Info, key: uuid.UUID) -> Invitation | None:
+    scope = ViewScope.of(info)
+    row = await scope.loaders.identity.invitations.load(key)
+    return Invitation.from_row(row, scope) if row else None
+
+
+register_node("Tenant", Permission.TENANT_READ, load_tenant)
+register_node("Member", Permission.MEMBER_READ, load_member)
+register_node("Invitation", Permission.MEMBER_MANAGE, load_invitation)
+
+
+# -- inputs, payloads and results ------------------------------------------------------------
+
+
+@strawberry.input(description="plan as in SignUpInput.")
+class CreateTenantInput:
+    name: str
+    slug: str
+    plan: Plan | None = strawberry.UNSET
+
+
+@strawberry.input
+class TenantSettingsInput:
+    timezone: str | None = strawberry.UNSET
+    locale: str | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    company_email: str | None = strawberry.UNSET
+    address: str | None = strawberry.UNSET
+    logo_url: str | None = strawberry.UNSET
+
+    @staticmethod
+    def changes(settings: TenantSettingsInput | None) -> dict[str, str | None]:
+        """The settings to change, by their stored names: left out, none; null, every one."""
+        if settings is strawberry.UNSET:
+            return {}
+        if settings is None:
+            return dict.fromkeys(tenant_settings.NAMES)
+        return settings.given()
+
+    def given(self) -> dict[str, str | None]:
+        """The settings given (null included), by their stored names."""
+        values = {
+            "timezone": self.timezone,
+            "locale": self.locale,
+            "currency": self.currency,
+            "companyEmail": self.company_email,
+            "address": self.address,
+            "logoUrl": self.logo_url,
+        }
+        return {name: value for name, value in values.items() if value is not strawberry.UNSET}
+
+
+@strawberry.input(description="An omitted field stays as it is; null clears it.")
+class UpdateTenantInput:
+    name: str | None = strawberry.UNSET
+    settings: TenantSettingsInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class InviteMemberInput:
+    email: str
+    role: Role
+
+
+@strawberry.type
+class TenantPayload:
+    tenant: Tenant
+
+
+@strawberry.type
+class InvitationPayload:
+    invitation: Invitation
+    token: str = strawberry.field(
+        description=(
+            "Shown once; the invitee passes it to acceptInvitation or signUp. Valid 7 days, once."
+        )
+    )
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member
+
+
+TenantResult = Annotated[
+    TenantPayload | ValidationError | ConflictError | PermissionDeniedError | TenantSuspendedError,
+    strawberry.union("TenantResult"),
+]
+InvitationResult = Annotated[
+    InvitationPayload
+    | ValidationError
+    | ConflictError
+    | PermissionDeniedError
+    | QuotaExceededError
+    | TenantSuspendedError,
+    strawberry.union("InvitationResult"),
+]
+MemberResult = Annotated[
+    MemberPayload
+    | ValidationError
+    | NotFoundError
+    | ConflictError
+    | PermissionDeniedError
+    | QuotaExceededError
+    | TenantSuspendedError,
+    strawberry.union("MemberResult"),
+]
+
+
+# -- roots -----------------------------------------------------------------------------------
 
 
 @strawberry.type
 class TenantQuery:
-    pass
+    @strawberry.field(
+        description="The active tenant.", permission_classes=[requires(Permission.TENANT_READ)]
+    )
+    async def tenant(self, info: Info) -> Tenant:
+        return await active_tenant(ViewScope.of(info))
 
 
 @strawberry.type
 class TenantMutation:
-    pass
+    @strawberry.mutation
+    @mutation_guard()
+    async def create_tenant(self, info: Info, input: CreateTenantInput) -> TenantResult:
+        """A further tenant, with the signed-in user as its OWNER (switchTenant to use it)."""
+        row = await tenants.create_tenant(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            name=input.name,
+            slug=input.slug,
+            plan=given(input.plan),
+        )
+        principal = info.context.require_principal()
+        owner = Principal(
+            tenant_id=row.id,
+            role=Role.OWNER,
+            tenant_status=row.status,
+            plan=row.plan,
+            user_id=principal.user_id,
+        )
+        scope = ViewScope(owner, DataLoaders.create(info.context.sessions, row.id))
+        return TenantPayload(tenant=Tenant.from_row(row, scope))
+
+    @strawberry.mutation
+    @mutation_guard(Permission.TENANT_UPDATE)
+    async def update_tenant(self, info: Info, input: UpdateTenantInput) -> TenantResult:
+        row = await tenants.update_tenant(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            name=tenants.UNCHANGED if input.name is strawberry.UNSET else input.name,
+            settings=TenantSettingsInput.changes(input.settings),
+        )
+        return TenantPayload(tenant=Tenant.from_row(row, ViewScope.of(info)))
+
+    @strawberry.mutation(
+        description=(
+            "Soft delete (OWNER): status DELETED, sessions and keys revoked, data purged after"
+            " the retention period."
+        )
+    )
+    @mutation_guard(Permission.TENANT_DELETE, allowed_when_suspended=True)
+    async def delete_tenant(self, info: Info) -> DeleteResult:
+        tenant_id = await tenants.delete_tenant(
+            sessions=info.context.sessions, actor=info.context.actor
+        )
+        return DeletedPayload(id=to_global_id("Tenant", tenant_id))
+
+    @strawberry.mutation(description="The same answer whether or not the email has an account.")
+    @mutation_guard(Permission.MEMBER_MANAGE)
+    async def invite_member(self, info: Info, input: InviteMemberInput) -> InvitationResult:
+        issued = await members.invite_member(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            email=input.email,
+            role=input.role,
+        )
+        invitation = Invitation.from_row(issued.invitation, ViewScope.of(info))
+        return InvitationPayload(invitation=invitation, token=issued.token)
+
+    @strawberry.mutation
+    @mutation_guard(Permission.MEMBER_MANAGE, allowed_when_suspended=True)
+    async def revoke_invitation(self, info: Info, id: strawberry.ID) -> DeleteResult:
+        revoked = await members.revoke_invitation(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            invitation_id=uuid_of(id, "Invitation"),
+        )
+        return DeletedPayload(id=to_global_id("Invitation", revoked))
+
+    @strawberry.mutation
+    @mutation_guard(Permission.MEMBER_MANAGE)
+    async def update_member_role(
+        self, info: Info, user_id: strawberry.ID, role: Role
+    ) -> MemberResult:
+        row = await members.update_member_role(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            user_id=uuid_of(user_id, "User"),
+            role=role,
+        )
+        return MemberPayload(member=Member.from_row(row, ViewScope.of(info)))
+
+    @strawberry.mutation(
+        description=(
+            "Also how a member leaves (its own userId). The last OWNER cannot leave or be removed"
+            " (ConflictError). Answers the removed Member's id."
+        )
+    )
+    # Every member may remove itself: the service asks member:manage for anyone else.
+    @mutation_guard(allowed_when_suspended=True)
+    async def remove_member(self, info: Info, user_id: strawberry.ID) -> DeleteResult:
+        removed = await members.remove_member(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            user_id=uuid_of(user_id, "User"),
+        )
+        return DeletedPayload(id=to_global_id("Member", removed))

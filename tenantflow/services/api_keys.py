@@ -1,0 +1,108 @@
+"""API keys: `tfk_` and 43 random characters, shown once, stored as a SHA-256 hash.
+
+A key acts in its tenant with its own role, never OWNER. Revoking one refuses it on the next
+request (tenantflow/auth/credentials.py looks every key up).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from tenantflow.auth.secrets import api_key_prefix, hash_token, new_api_key
+from tenantflow.db.models import ApiKey
+from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
+from tenantflow.db.session import SessionFactory
+from tenantflow.db.types import utcnow
+from tenantflow.enums import Role
+from tenantflow.services import audit
+from tenantflow.services.account_rules import name_problem, raise_problems
+from tenantflow.services.actor import Actor
+from tenantflow.services.errors import FieldProblem, NotFound
+from tenantflow.services.quotas import lock_tenant
+
+NAME_MAX_LENGTH = 100
+# Newest first, revoked keys included (their revokedAt shows when).
+ORDER = SortOrder.by_time("api_key.created", col(ApiKey.created_at), col(ApiKey.id))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    secret: str  # shown once
+
+
+async def create_api_key(
+    *, sessions: SessionFactory, actor: Actor, name: str, role: Role
+) -> IssuedApiKey:
+    raise_problems(
+        name_problem("input.name", name, max_length=NAME_MAX_LENGTH, required=True),
+        FieldProblem("input.role", "An API key cannot be OWNER") if role is Role.OWNER else None,
+    )
+    secret = new_api_key()
+    async with sessions.tenant_transaction(actor.tenant_id) as session:
+        key = ApiKey(
+            name=name.strip(),
+            prefix=api_key_prefix(secret),
+            key_hash=hash_token(secret),
+            role=role,
+            created_by_id=actor.user_id,
+        )
+        session.add(key)
+        audit.record(
+            session,
+            actor=actor,
+            tenant_id=actor.tenant_id,
+            action="api_key.create",
+            resource_type="ApiKey",
+            resource_id=key.id,
+            details={"name": key.name, "role": role, "prefix": key.prefix},
+        )
+    return IssuedApiKey(key, secret)
+
+
+async def revoke_api_key(
+    *, sessions: SessionFactory, actor: Actor, key_id: uuid.UUID | None
+) -> ApiKey:
+    """Revoking a revoked key succeeds and changes nothing (no audit row)."""
+    async with sessions.tenant_transaction(actor.tenant_id) as session:
+        key = await session.get(ApiKey, key_id) if key_id is not None else None
+        if key is None:
+            raise NotFound("ApiKey")
+        if key.revoked_at is not None:
+            return key
+        key.revoked_at = utcnow()
+        (await lock_tenant(session, actor.tenant_id)).auth_version += 1
+        audit.record(
+            session,
+            actor=actor,
+            tenant_id=actor.tenant_id,
+            action="api_key.revoke",
+            resource_type="ApiKey",
+            resource_id=key.id,
+            details={"name": key.name, "prefix": key.prefix},
+        )
+    return key
+
+
+async def list_api_keys(
+    *, sessions: SessionFactory, tenant_id: uuid.UUID, args: PageArgs
+) -> Page[ApiKey]:
+    async with sessions.tenant_reader(tenant_id) as session:
+        return await fetch_page(session, sa.select(ApiKey), ORDER, args, ORDER.scope())
+
+
+async def count_api_keys(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> int:
+    async with sessions.tenant_reader(tenant_id) as session:
+        return await count_rows(session, sa.select(ApiKey))
+
+
+async def api_keys_by_id(
+    *, sessions: SessionFactory, tenant_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ApiKey]:
+    async with sessions.tenant_reader(tenant_id) as session:
+        rows = (await session.exec(select(ApiKey).where(col(ApiKey.id).in_(ids)))).all()
+    return {row.id: row for row in rows}

@@ -1,0 +1,19 @@
+"""Conditional writes: an UPDATE whose row count says whether this caller made the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql.dml import Update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tenantflow.db.session import execute
+
+
+async def updated_rows(session: AsyncSession, statement: Update) -> int:
+    """Run an ORM UPDATE (tenant-scoped like any other) without synchronising loaded objects."""
+    result: CursorResult[Any] = await execute(  # type: ignore[assignment]
+        session, statement.execution_options(synchronize_session=False)
+    )
+    return result.rowcount
