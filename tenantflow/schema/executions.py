@@ -1,15 +1,320 @@
-"""Executions and their steps: reading, running, cancelling."""
+"""Executions, their steps and events: reading, running, cancelling."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
 import strawberry
+from strawberry.scalars import JSON
+
+from tenantflow.auth.permissions import Permission
+from tenantflow.context import Info
+from tenantflow.dataloaders.workflows import ExecutionPageKey
+from tenantflow.db import models
+from tenantflow.db.pagination import PageArgs
+from tenantflow.enums import ExecutionStatus
+from tenantflow.schema.connections import Connection
+from tenantflow.schema.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    TenantSuspendedError,
+    ValidationError,
+)
+from tenantflow.schema.guards import mutation_guard, requires
+from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.node import Node, register_node
+from tenantflow.schema.users import User, load_user
+from tenantflow.schema.workflows import (
+    Workflow,
+    aware,
+    filter_id,
+    given,
+    is_loaded,
+    load_any_workflow,
+    page_args,
+    require_id,
+    statuses,
+)
+from tenantflow.services import executions as service
+from tenantflow.services import workflow_reads as reads
+from tenantflow.services.events import encode_event_cursor
+
+
+@strawberry.type
+class ExecutionStep:
+    node_id: str
+    node_type: str
+    status: ExecutionStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    output: JSON | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: models.ExecutionStep) -> ExecutionStep:
+        return cls(
+            node_id=row.node_id,
+            node_type=row.node_type,
+            status=row.status,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            output=JSON(row.output),
+            error=row.error,
+        )
+
+    @classmethod
+    def from_snapshot(cls, snapshot: dict[str, Any]) -> ExecutionStep:
+        """A step as an event recorded it (services.events.step_snapshot)."""
+        return cls(
+            node_id=snapshot["nodeId"],
+            node_type=snapshot["nodeType"],
+            status=ExecutionStatus(snapshot["status"]),
+            started_at=_timestamp(snapshot.get("startedAt")),
+            finished_at=_timestamp(snapshot.get("finishedAt")),
+            output=JSON(snapshot.get("output")),
+            error=snapshot.get("error"),
+        )
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@strawberry.type
+class Execution(Node):
+    workflow_version: int = strawberry.field(
+        description="The workflow version that ran, and its definition as it was then."
+    )
+    status: ExecutionStatus
+    error: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    row: strawberry.Private[models.Execution]
+
+    @classmethod
+    def from_row(cls, row: models.Execution) -> Execution:
+        return cls(
+            id=to_global_id("Execution", row.id),
+            workflow_version=row.workflow_version,
+            status=row.status,
+            error=row.error,
+            queued_at=row.queued_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def workflow(self, info: Info) -> Workflow:
+        return await load_any_workflow(info, self.row.workflow_id)
+
+    async def _payload(self, info: Info, attribute: str) -> Any:
+        if is_loaded(self.row, attribute):
+            return getattr(self.row, attribute)
+        payload = await info.context.loaders.workflows.execution_payloads.load(self.row.id)
+        return getattr(payload, attribute) if payload else None
+
+    @strawberry.field
+    async def definition(self, info: Info) -> JSON:
+        return JSON(await self._payload(info, "definition"))
+
+    @strawberry.field
+    async def input(self, info: Info) -> JSON | None:
+        return JSON(await self._payload(info, "input"))
+
+    @strawberry.field
+    async def output(self, info: Info) -> JSON | None:
+        return JSON(await self._payload(info, "output"))
+
+    @strawberry.field
+    async def triggered_by(self, info: Info) -> User | None:
+        return await load_user(info, self.row.triggered_by_id)
+
+    @strawberry.field
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
+    @strawberry.field
+    async def steps(self, info: Info) -> list[ExecutionStep]:
+        rows = await info.context.loaders.workflows.steps.load(self.row.id)
+        return [ExecutionStep.from_row(row) for row in rows]
+
+
+async def load_execution(info: Info, execution_id: uuid.UUID) -> Execution | None:
+    """An execution of the tenant (of a deleted workflow too)."""
+    row = await info.context.loaders.workflows.executions.load(execution_id)
+    return Execution.from_row(row) if row else None
+
+
+register_node("Execution", Permission.EXECUTION_READ, load_execution)
+
+
+@strawberry.type
+class ExecutionEvent:
+    status: ExecutionStatus
+    step: ExecutionStep | None = strawberry.field(
+        description="The step that changed, when the event is about one step."
+    )
+    at: datetime
+    cursor: str = strawberry.field(
+        description=(
+            "Opaque position in the tenant's event stream; pass it as executionEvents(after:)"
+            " to resume."
+        )
+    )
+    row: strawberry.Private[models.ExecutionEvent]
+
+    @classmethod
+    def from_row(cls, row: models.ExecutionEvent) -> ExecutionEvent:
+        return cls(
+            status=row.status,
+            step=ExecutionStep.from_snapshot(row.step) if row.step else None,
+            at=row.at,
+            cursor=encode_event_cursor(row.seq),
+            row=row,
+        )
+
+    @strawberry.field
+    async def execution(self, info: Info) -> Execution:
+        execution = await load_execution(info, self.row.execution_id)
+        if execution is None:  # events go with their execution (cascading foreign key)
+            raise LookupError("an event refers to an execution that does not exist")
+        return execution
+
+
+@strawberry.input
+class ExecutionFilter:
+    workflow_id: strawberry.ID | None = strawberry.UNSET
+    status: list[ExecutionStatus] | None = strawberry.UNSET
+    queued_after: datetime | None = strawberry.UNSET
+    queued_before: datetime | None = strawberry.UNSET
+
+    def criteria(self) -> reads.ExecutionCriteria:
+        return reads.ExecutionCriteria(
+            workflow_id=filter_id(self.workflow_id, "Workflow"),
+            statuses=statuses(self.status),
+            queued_after=aware(self.queued_after, "filter.queuedAfter"),
+            queued_before=aware(self.queued_before, "filter.queuedBefore"),
+        )
+
+
+def _criteria(execution_filter: ExecutionFilter | None) -> reads.ExecutionCriteria:
+    return (execution_filter or ExecutionFilter()).criteria()
+
+
+async def workflow_executions(
+    info: Info, workflow_id: uuid.UUID, args: PageArgs, execution_filter: ExecutionFilter | None
+) -> Connection[Execution]:
+    """Workflow.executions: pages of many workflows are loaded together."""
+    loaders = info.context.loaders.workflows
+    criteria = _criteria(execution_filter)
+    page = await loaders.execution_pages.load(ExecutionPageKey(workflow_id, args, criteria))
+
+    async def count() -> int:
+        return await loaders.execution_counts.load((workflow_id, criteria))
+
+    return Connection.of([Execution.from_row(row) for row in page.rows], page, count)
+
+
+# ---------------------------------------------------------------- inputs and payloads
+
+
+@strawberry.input
+class RunWorkflowInput:
+    workflow_id: strawberry.ID
+    input: JSON | None = strawberry.UNSET
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "A retry with the same key within 24 hours returns the first execution instead of"
+            " starting another."
+        ),
+    )
+
+
+@strawberry.type
+class ExecutionPayload:
+    execution: Execution
+
+
+ExecutionResult = Annotated[
+    ExecutionPayload
+    | ValidationError
+    | NotFoundError
+    | PermissionDeniedError
+    | QuotaExceededError
+    | TenantSuspendedError
+    | InvalidTransitionError,
+    strawberry.union("ExecutionResult"),
+]
+
+
+# ---------------------------------------------------------------- root fields
 
 
 @strawberry.type
 class ExecutionQuery:
-    pass
+    @strawberry.field(
+        permission_classes=[requires(Permission.EXECUTION_READ)],
+        description="Newest first (queuedAt DESC).",
+    )
+    async def executions(
+        self,
+        info: Info,
+        *,
+        first: int | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
+        last: int | None = strawberry.UNSET,
+        before: str | None = strawberry.UNSET,
+        filter: ExecutionFilter | None = strawberry.UNSET,
+    ) -> Connection[Execution]:
+        args = page_args(first, after, last, before)
+        criteria = _criteria(given(filter))
+        sessions, tenant_id = info.context.sessions, info.context.actor.tenant_id
+        page = await reads.execution_page(
+            sessions=sessions, tenant_id=tenant_id, criteria=criteria, args=args
+        )
+
+        async def count() -> int:
+            return await reads.count_executions(
+                sessions=sessions, tenant_id=tenant_id, criteria=criteria
+            )
+
+        return Connection.of([Execution.from_row(row) for row in page.rows], page, count)
+
+    @strawberry.field(permission_classes=[requires(Permission.EXECUTION_READ)])
+    async def execution(self, info: Info, id: strawberry.ID) -> Execution | None:
+        key = uuid_of(id, "Execution")
+        return await load_execution(info, key) if key else None
 
 
 @strawberry.type
 class ExecutionMutation:
-    pass
+    @strawberry.mutation
+    @mutation_guard(Permission.EXECUTION_RUN)
+    async def run_workflow(self, info: Info, input: RunWorkflowInput) -> ExecutionResult:
+        row = await service.run_workflow(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            workflow_id=require_id(input.workflow_id, "Workflow"),
+            run_input=given(input.input),
+            idempotency_key=given(input.idempotency_key),
+        )
+        return ExecutionPayload(execution=Execution.from_row(row))
+
+    @strawberry.mutation
+    @mutation_guard(Permission.EXECUTION_RUN)
+    async def cancel_execution(self, info: Info, id: strawberry.ID) -> ExecutionResult:
+        row = await service.cancel_execution(
+            sessions=info.context.sessions,
+            actor=info.context.actor,
+            execution_id=require_id(id, "Execution"),
+        )
+        return ExecutionPayload(execution=Execution.from_row(row))

@@ -1,0 +1,214 @@
+"""Execution rules: queueing a run (quota, idempotency), cancelling, and every status change.
+
+A status change is only ever written through `change_status`, which adds its event in the same
+transaction (subscribers read the event table; nothing is published that was not committed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tenantflow.db.models import Execution, IdempotencyKey, UsageCounter, Workflow
+from tenantflow.db.session import SessionFactory
+from tenantflow.db.types import utcnow
+from tenantflow.enums import ExecutionStatus, WorkflowStatus
+from tenantflow.services import audit
+from tenantflow.services.actor import Actor
+from tenantflow.services.counters import increment
+from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
+from tenantflow.services.events import record_execution_event
+from tenantflow.services.quotas import Resource, ensure_quota, lock_tenant, usage_period
+from tenantflow.services.workflow_inputs import IDEMPOTENCY_KEY_MAX_CHARS, Problems
+
+RESOURCE_TYPE = "Execution"
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+_RUNNABLE = (WorkflowStatus.DRAFT, WorkflowStatus.ACTIVE)
+_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
+    ExecutionStatus.QUEUED: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED}),
+    ExecutionStatus.RUNNING: frozenset(
+        {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+    ),
+}
+
+
+async def change_status(
+    session: AsyncSession,
+    execution: Execution,
+    status: ExecutionStatus,
+    *,
+    error: str | None = None,
+    output: Any = None,
+    at: datetime | None = None,
+) -> None:
+    """Move `execution` (locked by the caller) to `status` and write the event, in the caller's
+    transaction. Moves the contract does not allow raise InvalidTransition."""
+    if status not in _TRANSITIONS.get(execution.status, frozenset()):
+        raise InvalidTransition(execution.status.value, status.value)
+    now = at or utcnow()
+    execution.status = status
+    if status is ExecutionStatus.RUNNING and execution.started_at is None:
+        execution.started_at = now
+    if status.is_terminal:
+        execution.finished_at = now
+        execution.error = error
+        if output is not None:
+            execution.output = output
+    session.add(execution)
+    await record_execution_event(session, execution=execution, at=now)
+
+
+async def _lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> Execution:
+    statement = select(Execution).where(col(Execution.id) == execution_id).with_for_update()
+    execution = (await session.exec(statement)).first()
+    if execution is None:
+        raise NotFound(RESOURCE_TYPE)
+    return execution
+
+
+def _check_run_input(run_input: Any, idempotency_key: str | None) -> None:
+    problems = Problems()
+    problems.json(run_input, "input.input")
+    if idempotency_key is not None:
+        problems.text(
+            idempotency_key,
+            "input.idempotencyKey",
+            max_chars=IDEMPOTENCY_KEY_MAX_CHARS,
+            required=True,
+        )
+    problems.raise_if_any()
+
+
+async def _replayed(
+    session: AsyncSession, key: str, workflow_id: uuid.UUID, now: datetime
+) -> tuple[IdempotencyKey | None, Execution | None]:
+    """The key's row, and its execution when the key was used within the window."""
+    row = (await session.exec(select(IdempotencyKey).where(col(IdempotencyKey.key) == key))).first()
+    if row is None or row.created_at <= now - IDEMPOTENCY_WINDOW:
+        return row, None
+    execution = (
+        await session.exec(select(Execution).where(col(Execution.id) == row.execution_id))
+    ).first()
+    if execution is not None and execution.workflow_id != workflow_id:
+        raise ValidationFailed.single(
+            "input.idempotencyKey", "was already used to run another workflow"
+        )
+    return row, execution
+
+
+async def run_workflow(
+    *,
+    sessions: SessionFactory,
+    actor: Actor,
+    workflow_id: uuid.UUID,
+    run_input: Any = None,
+    idempotency_key: str | None = None,
+) -> Execution:
+    """Queue a run of the workflow as it is now (its definition and version are copied).
+
+    A retry with the same idempotency key within 24 hours returns the first execution and
+    changes nothing. Counts towards the month's executions, which deletions never lower.
+    """
+    _check_run_input(run_input, idempotency_key)
+    async with sessions.tenant_transaction(actor.tenant_id) as session:
+        # Runs of a tenant serialise on its row: the quota and the idempotency keys hold.
+        await lock_tenant(session, actor.tenant_id)
+        now = utcnow()
+        key_row = None
+        if idempotency_key is not None:
+            key_row, first = await _replayed(session, idempotency_key, workflow_id, now)
+            if first is not None:
+                return first
+        workflow = await _runnable_workflow(session, workflow_id)
+        await ensure_quota(session, actor.tenant_id, Resource.EXECUTIONS)
+        execution = Execution(
+            workflow_id=workflow.id,
+            workflow_version=workflow.version,
+            definition=workflow.definition,
+            status=ExecutionStatus.QUEUED,
+            input=run_input,
+            triggered_by_id=actor.user_id,
+            queued_at=now,
+        )
+        session.add(execution)
+        await session.flush()  # the event and the key refer to it
+        await record_execution_event(session, execution=execution, at=now)
+        await increment(
+            session,
+            UsageCounter,
+            keys={"tenant_id": actor.tenant_id, "period": usage_period(now)},
+            column="executions",
+        )
+        if idempotency_key is not None:
+            _remember_key(session, key_row, idempotency_key, execution, now)
+        audit.record(
+            session,
+            actor=actor,
+            tenant_id=actor.tenant_id,
+            action="execution.run",
+            resource_type=RESOURCE_TYPE,
+            resource_id=execution.id,
+            details={"workflowId": str(workflow.id), "workflowVersion": workflow.version},
+        )
+    return execution
+
+
+async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> Workflow:
+    """The workflow, locked (a deletion cannot pass it); deleted or ARCHIVED ones cannot run."""
+    statement = select(Workflow).where(col(Workflow.id) == workflow_id).with_for_update()
+    workflow = (await session.exec(statement)).first()
+    if workflow is None:
+        raise NotFound("Workflow")
+    if workflow.deleted_at is not None:
+        raise ValidationFailed.single("input.workflowId", "The workflow was deleted")
+    if workflow.status not in _RUNNABLE:
+        raise ValidationFailed.single(
+            "input.workflowId", f"A {workflow.status.value} workflow cannot run"
+        )
+    return workflow
+
+
+def _remember_key(
+    session: AsyncSession,
+    row: IdempotencyKey | None,
+    key: str,
+    execution: Execution,
+    now: datetime,
+) -> None:
+    if row is None:
+        row = IdempotencyKey(key=key, execution_id=execution.id, created_at=now)
+    else:  # used more than 24 hours ago: the key starts a new window
+        row.execution_id = execution.id
+        row.created_at = now
+    session.add(row)
+
+
+async def cancel_execution(
+    *, sessions: SessionFactory, actor: Actor, execution_id: uuid.UUID
+) -> Execution:
+    """QUEUED or RUNNING -> CANCELLED; a finished execution gives InvalidTransition.
+
+    A RUNNING execution is also marked `cancel_requested_at`: its executor stops at the next
+    step and must not overwrite the CANCELLED status.
+    """
+    async with sessions.tenant_transaction(actor.tenant_id) as session:
+        execution = await _lock_execution(session, execution_id)
+        before = execution.status
+        now = utcnow()
+        if before is ExecutionStatus.RUNNING:
+            execution.cancel_requested_at = now
+        await change_status(session, execution, ExecutionStatus.CANCELLED, at=now)
+        audit.record(
+            session,
+            actor=actor,
+            tenant_id=actor.tenant_id,
+            action="execution.cancel",
+            resource_type=RESOURCE_TYPE,
+            resource_id=execution.id,
+            details={"status": {"before": before.value, "after": execution.status.value}},
+        )
+    return execution
