@@ -10,6 +10,7 @@ from tenantflow.auth.credentials import CredentialResolver
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory
+from tenantflow.events.broker import LocalBroker
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.settings import Settings
 from tenantflow.web.client_address import Network, parse_proxies
@@ -23,6 +24,7 @@ class Runtime:
     tokens: AccessTokenCodec
     credentials: CredentialResolver
     keyring: MasterKeyring
+    events: LocalBroker
     # Failed logins per account and address: shared by every process when Redis is configured.
     login_throttle: LoginThrottle
     trusted_proxies: list[Network] = field(default_factory=list)
@@ -30,7 +32,8 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
-        sessions = SessionFactory(engine)
+        events = LocalBroker()
+        sessions = SessionFactory(engine, announce_events=events.publish)
         tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
         return cls(
             settings=settings,
@@ -39,6 +42,7 @@ class Runtime:
             tokens=tokens,
             credentials=CredentialResolver(sessions, tokens),
             keyring=MasterKeyring(settings.master_keys),
+            events=events,
             login_throttle=LoginThrottle(storage_uri=settings.redis_url),
             trusted_proxies=parse_proxies(settings.trusted_proxies),
         )

@@ -23,6 +23,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.types import ASGIApp
 
 from tenantflow.app import build_app
 from tenantflow.db import migrate
@@ -172,10 +173,15 @@ async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the whole application, lifespan included."""
-    app = build_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+async def app(settings: Settings) -> AsyncIterator[ASGIApp]:
+    """The whole application with its lifespan running."""
+    async with LifespanManager(build_app(settings)) as manager:
+        yield manager.app
+
+
+@pytest.fixture
+async def client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the application (websockets: tests/api/websocket.py)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

@@ -12,7 +12,7 @@ so forgetting to scope a session fails loudly instead of returning another tenan
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -28,8 +28,11 @@ from sqlmodel.main import default_registry
 
 from tenantflow.db.base import TenantOwned
 from tenantflow.db.engine import WRITE_OPTION
+from tenantflow.db.models.workflows import ExecutionEvent
 
 TENANT_KEY = "tenant_id"
+EVENTS_WRITTEN_KEY = "execution_events_written"
+ANNOUNCE_KEY = "announce_events"
 SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
 
 
@@ -104,6 +107,23 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
     _check_rows(session, session.new, tenant_id)
     _check_rows(session, session.dirty, tenant_id)
     _check_rows(session, session.deleted, tenant_id)
+    if any(isinstance(row, ExecutionEvent) for row in session.new):
+        session.info[EVENTS_WRITTEN_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_events(session: Session) -> None:
+    # After the commit, never before: a woken subscriber must find the rows.
+    if session.info.pop(EVENTS_WRITTEN_KEY, False):
+        announce = session.info.get(ANNOUNCE_KEY)
+        tenant_id = session_tenant(session)
+        if announce is not None and tenant_id is not None:
+            announce(tenant_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_events(session: Session) -> None:
+    session.info.pop(EVENTS_WRITTEN_KEY, None)
 
 
 @event.listens_for(Session, "after_begin")
@@ -130,8 +150,12 @@ class SessionFactory:
     an AsyncSession must not be shared between concurrent awaits.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, announce_events: Callable[[uuid.UUID], None] | None = None
+    ) -> None:
+        """`announce_events(tenant_id)` runs after each commit that wrote execution events."""
         self.engine = engine
+        self.announce_events = announce_events
         # SQLModel's session: `exec()` is typed for SQLModel's `select()` and `col()`.
         self._reader = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
@@ -147,6 +171,7 @@ class SessionFactory:
         """A session confined to one tenant; the caller manages its transaction."""
         session = (self._writer if writes else self._reader)()
         session.info[TENANT_KEY] = tenant_id
+        session.info[ANNOUNCE_KEY] = self.announce_events
         return session
 
     def unscoped(self, *, writes: bool = True) -> AsyncSession:

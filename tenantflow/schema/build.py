@@ -14,6 +14,7 @@ from tenantflow.schema import (
     modules,
     node,
     provider_keys,
+    subscriptions,
     tenants,
     users,
     workflows,
@@ -41,6 +42,7 @@ MUTATIONS: tuple[type, ...] = (
     provider_keys.ProviderKeyMutation,
     audit.AuditMutation,
 )
+SUBSCRIPTIONS: tuple[type, ...] = (subscriptions.ExecutionSubscription,)
 # Node types reached only through `node(id:)` must still be in the schema.
 NODE_TYPES: tuple[type, ...] = (users.User,)
 
@@ -56,6 +58,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=query,
         mutation=merge_types("Mutation", mutations) if mutations else None,
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.
         extensions=[MaskUnexpectedErrors],

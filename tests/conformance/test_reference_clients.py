@@ -3,13 +3,16 @@ offline in headless Chromium (../shared/conformance/run.sh)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,14 +67,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def run_check(check: str, url: str) -> str:
+def run_check(
+    check: str, url: str, token: str | None = None, env: dict[str, str] | None = None
+) -> str:
     assert RUN_SH.exists(), f"reference clients not found at {RUN_SH} (set TENANTFLOW_SHARED_DIR)"
     result = subprocess.run(
-        ["bash", str(RUN_SH), check, url],
+        ["bash", str(RUN_SH), check, url, *([token] if token else [])],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -88,3 +94,84 @@ def test_graphql_over_http_audits_pass_with_no_should_warnings(live_server: str)
 def test_graphiql_runs_a_query_with_the_network_blocked(live_server: str) -> None:
     output = run_check("graphiql-offline", live_server)
     assert "3 passed, 0 failed" in output
+
+
+SIGN_UP = """
+mutation($input: SignUpInput!) {
+  signUp(input: $input) { ... on AuthPayload { accessToken } }
+}
+"""
+CREATE_WORKFLOW = """
+mutation($input: CreateWorkflowInput!) {
+  createWorkflow(input: $input) { ... on WorkflowPayload { workflow { id } } }
+}
+"""
+CANCEL = """
+mutation($id: ID!) { cancelExecution(id: $id) { __typename } }
+"""
+RUN = """
+mutation($id: ID!) {
+  runWorkflow(input: {workflowId: $id}) { ... on ExecutionPayload { execution { id } } }
+}
+"""
+
+
+def _graphql(
+    url: str, query: str, variables: dict[str, object], token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(url, json={"query": query, "variables": variables}, headers=headers)
+    body = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def test_reference_graphql_ws_client_subscribes_and_the_protocol_holds(live_server: str) -> None:
+    # given an account with a queued execution, made through the API
+    signed_up = _graphql(
+        live_server,
+        SIGN_UP,
+        {
+            "input": {
+                "email": "ws-conformance@example.test",
+                "password": "a long enough password",
+                "tenantName": "WS conformance",
+                "tenantSlug": "ws-conformance",
+            }
+        },
+    )
+    token = signed_up["signUp"]["accessToken"]
+    definition = {"nodes": [{"id": "a", "type": "noop", "config": {}}], "edges": []}
+    created = _graphql(
+        live_server, CREATE_WORKFLOW, {"input": {"name": "ws", "definition": definition}}, token
+    )
+    workflow_id = created["createWorkflow"]["workflow"]["id"]
+    execution_id = _graphql(live_server, RUN, {"id": workflow_id}, token)["runWorkflow"][
+        "execution"
+    ]["id"]
+    # when the reference client subscribes and, meanwhile, the execution is cancelled
+    canceller = threading.Timer(
+        3.0, lambda: _graphql(live_server, CANCEL, {"id": execution_id}, token)
+    )
+    canceller.start()
+    try:
+        output = run_check(
+            "ws-client",
+            live_server,
+            token,
+            env={
+                "SUB_QUERY": (
+                    "subscription($id: ID!) { executionUpdated(executionId: $id) { status } }"
+                ),
+                "SUB_VARS": json.dumps({"id": execution_id}),
+                "SUB_TIMEOUT_S": "20",
+            },
+        )
+    finally:
+        canceller.join()
+    # then it receives the current state and the change, the subscription completes, and the
+    # protocol checks pass ((d), the 10 s init timeout, is skipped by the harness as too slow)
+    assert '"status":"QUEUED"' in output, output
+    assert '"status":"CANCELLED"' in output, output
+    assert ", 0 failed" in output, output

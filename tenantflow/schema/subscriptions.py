@@ -1,0 +1,156 @@
+"""Live execution status over the websocket: executionUpdated and executionEvents."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+
+import strawberry
+from sqlmodel import col, select
+from starlette.websockets import WebSocket
+
+from tenantflow.auth.permissions import Permission
+from tenantflow.context import Info
+from tenantflow.db.models import Execution as ExecutionRow
+from tenantflow.db.models import ExecutionEvent as EventRow
+from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.events.stream import (
+    CursorExpired,
+    CursorUnknown,
+    EventFilter,
+    check_resumable,
+    follow,
+    stream_position,
+)
+from tenantflow.schema.executions import ExecutionEvent
+from tenantflow.schema.guards import requires
+from tenantflow.schema.ids import uuid_of
+from tenantflow.services.events import decode_event_cursor
+
+# Open subscriptions re-check their credentials this often (the contract allows 60 s).
+RECHECK_SECONDS = 30.0
+REVOKED_CLOSE_CODE = 4403
+
+
+def _access_check(info: Info) -> Callable[[], Awaitable[bool]]:
+    """A check, run at most every RECHECK_SECONDS, that the connection's credentials still hold.
+
+    When they no longer do, the websocket is closed with 4403 and a reason.
+    """
+    context = info.context
+    checked_at = time.monotonic()
+
+    async def still_allowed() -> bool:
+        nonlocal checked_at
+        if time.monotonic() - checked_at < RECHECK_SECONDS:
+            return True
+        checked_at = time.monotonic()
+        params = context.connection_params
+        authorization = params.get("authorization") if isinstance(params, dict) else None
+        principal = await context.runtime.credentials.resolve(
+            authorization if isinstance(authorization, str) else None
+        )
+        allowed = (
+            principal is not None
+            and principal.tenant_id == context.require_principal().tenant_id
+            and principal.can(Permission.EXECUTION_READ)
+        )
+        if not allowed and isinstance(context.request, WebSocket):
+            await context.request.close(REVOKED_CLOSE_CODE, "credentials revoked")
+        return allowed
+
+    return still_allowed
+
+
+async def _latest_event(info: Info, execution_id: uuid.UUID) -> EventRow | None:
+    """The newest event of an execution of this tenant: its current state."""
+    principal = info.context.require_principal()
+    statement = (
+        select(EventRow)
+        .join(ExecutionRow, col(ExecutionRow.id) == col(EventRow.execution_id))
+        .where(col(EventRow.execution_id) == execution_id)
+        .order_by(col(EventRow.seq).desc())
+        .limit(1)
+    )
+    async with info.context.sessions.tenant_reader(principal.tenant_id) as session:
+        return (await session.exec(statement)).first()
+
+
+def _ends_stream(event: EventRow) -> bool:
+    return event.status.is_terminal and event.step is None
+
+
+@strawberry.type
+class ExecutionSubscription:
+    @strawberry.subscription(
+        description=(
+            "The execution's current state first, then every change; completes after a terminal"
+            " status."
+        ),
+        permission_classes=[requires(Permission.EXECUTION_READ)],
+    )
+    async def execution_updated(
+        self, info: Info, execution_id: strawberry.ID
+    ) -> AsyncGenerator[ExecutionEvent, None]:
+        key = uuid_of(execution_id, "Execution")
+        current = await _latest_event(info, key) if key else None
+        if key is None or current is None:
+            return  # unknown or foreign: complete at once, with no event
+        yield ExecutionEvent.from_row(current)
+        if current.status.is_terminal:
+            return
+        principal = info.context.require_principal()
+        async for event in follow(
+            info.context.sessions,
+            info.context.runtime.events,
+            principal.tenant_id,
+            current.seq,
+            EventFilter(execution_id=key),
+            still_allowed=_access_check(info),
+        ):
+            yield ExecutionEvent.from_row(event)
+            if _ends_stream(event):
+                return
+
+    @strawberry.subscription(
+        description=(
+            "Every execution change in the active tenant, optionally of one workflow.\nWith after:"
+            " first replays the events after that cursor (from the retained history), then goes"
+            " live."
+        ),
+        permission_classes=[requires(Permission.EXECUTION_READ)],
+    )
+    async def execution_events(
+        self, info: Info, workflow_id: strawberry.ID | None = None, after: str | None = None
+    ) -> AsyncGenerator[ExecutionEvent, None]:
+        principal = info.context.require_principal()
+        sessions = info.context.sessions
+        where = EventFilter()
+        if workflow_id is not None:
+            # An unknown or foreign workflow simply has no events.
+            where = EventFilter(workflow_id=uuid_of(workflow_id, "Workflow") or uuid.UUID(int=0))
+        if after is None:
+            position = await stream_position(sessions, principal.tenant_id)
+        else:
+            decoded = decode_event_cursor(after)
+            if decoded is None:
+                raise PublicError("Invalid cursor", ErrorCode.BAD_USER_INPUT)
+            try:
+                await check_resumable(sessions, principal.tenant_id, decoded)
+            except CursorExpired:
+                raise PublicError(
+                    "This cursor is older than the retained events", ErrorCode.CURSOR_EXPIRED
+                ) from None
+            except CursorUnknown:
+                raise PublicError("Invalid cursor", ErrorCode.BAD_USER_INPUT) from None
+            position = decoded
+        async for event in follow(
+            sessions,
+            info.context.runtime.events,
+            principal.tenant_id,
+            position,
+            where,
+            still_allowed=_access_check(info),
+        ):
+            yield ExecutionEvent.from_row(event)

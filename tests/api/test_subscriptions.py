@@ -1,0 +1,246 @@
+"""Execution status over the websocket (graphql-transport-ws), in order, resumable, per tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx_ws import WebSocketDisconnect
+from sqlalchemy import delete, text
+from sqlmodel import col
+from starlette.types import ASGIApp
+
+from tenantflow.app import build_app
+from tenantflow.db.models import Membership
+from tenantflow.db.session import SessionFactory
+from tenantflow.enums import Role
+from tenantflow.schema import subscriptions
+from tenantflow.schema.ids import to_global_id
+from tenantflow.settings import Settings
+from tests.api.conftest import GraphQLClient, Member, Members
+from tests.api.websocket import graphql_ws
+
+CREATE_WORKFLOW = """
+mutation($input: CreateWorkflowInput!) {
+  createWorkflow(input: $input) { ... on WorkflowPayload { workflow { id } } }
+}
+"""
+RUN = """
+mutation($input: RunWorkflowInput!) {
+  runWorkflow(input: $input) { ... on ExecutionPayload { execution { id status } } }
+}
+"""
+CANCEL = """
+mutation($id: ID!) {
+  cancelExecution(id: $id) { __typename ... on ExecutionPayload { execution { status } } }
+}
+"""
+EXECUTION_UPDATED = """
+subscription($id: ID!) {
+  executionUpdated(executionId: $id) { status step { nodeId } cursor execution { id } }
+}
+"""
+EXECUTION_EVENTS = """
+subscription($workflowId: ID, $after: String) {
+  executionEvents(workflowId: $workflowId, after: $after) { status cursor execution { id } }
+}
+"""
+DEFINITION = {"nodes": [{"id": "a", "type": "noop", "config": {}}], "edges": []}
+
+
+async def create_workflow(gql: GraphQLClient, member: Member) -> str:
+    data = await gql.ok(
+        CREATE_WORKFLOW,
+        {"input": {"name": "Flow", "definition": DEFINITION, "status": "ACTIVE"}},
+        as_=member,
+    )
+    workflow_id: str = data["createWorkflow"]["workflow"]["id"]
+    return workflow_id
+
+
+async def run(gql: GraphQLClient, member: Member, workflow_id: str) -> str:
+    data = await gql.ok(RUN, {"input": {"workflowId": workflow_id}}, as_=member)
+    execution_id: str = data["runWorkflow"]["execution"]["id"]
+    return execution_id
+
+
+async def cancel(gql: GraphQLClient, member: Member, execution_id: str) -> None:
+    data = await gql.ok(CANCEL, {"id": execution_id}, as_=member)
+    assert data["cancelExecution"]["__typename"] == "ExecutionPayload"
+
+
+async def test_execution_updated_sends_current_state_then_changes_then_completes(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    # given a queued execution
+    editor = await members.tenant(role=Role.EDITOR)
+    execution_id = await run(gql, editor, await create_workflow(gql, editor))
+    async with graphql_ws(app) as ws:
+        assert (await ws.init(editor.token))["type"] == "connection_ack"
+        operation = await ws.subscribe(EXECUTION_UPDATED, {"id": execution_id})
+        # then its current state comes first
+        first = (await ws.next_data())["executionUpdated"]
+        assert (first["status"], first["execution"]["id"]) == ("QUEUED", execution_id)
+        # when it is cancelled, the change arrives and the subscription completes
+        await cancel(gql, editor, execution_id)
+        second = (await ws.next_data())["executionUpdated"]
+        assert second["status"] == "CANCELLED"
+        assert second["cursor"] != first["cursor"]
+        assert await ws.receive() == {"id": operation, "type": "complete"}
+
+
+@pytest.mark.parametrize("foreign", [True, False])
+async def test_execution_updated_on_unknown_or_foreign_id_completes_at_once(
+    app: ASGIApp, gql: GraphQLClient, members: Members, foreign: bool
+) -> None:
+    a = await members.tenant(role=Role.EDITOR)
+    b = await members.tenant(role=Role.EDITOR)
+    b_execution = await run(gql, b, await create_workflow(gql, b))
+    target = b_execution if foreign else to_global_id("Execution", a.user_id)
+    async with graphql_ws(app) as ws:
+        await ws.init(a.token)
+        operation = await ws.subscribe(EXECUTION_UPDATED, {"id": target})
+        assert await ws.receive() == {"id": operation, "type": "complete"}
+
+
+async def test_execution_events_resume_exactly_after_the_last_cursor(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    async with graphql_ws(app) as ws:
+        await ws.init(editor.token)
+        await ws.subscribe(EXECUTION_EVENTS, {"workflowId": workflow_id})
+        first = await run(gql, editor, workflow_id)
+        seen = (await ws.next_data())["executionEvents"]
+        assert (seen["execution"]["id"], seen["status"]) == (first, "QUEUED")
+    # while disconnected: three more changes
+    second = await run(gql, editor, workflow_id)
+    await cancel(gql, editor, first)
+    await cancel(gql, editor, second)
+    async with graphql_ws(app) as ws:
+        await ws.init(editor.token)
+        await ws.subscribe(EXECUTION_EVENTS, {"workflowId": workflow_id, "after": seen["cursor"]})
+        missed = [(await ws.next_data())["executionEvents"] for _ in range(3)]
+        assert [(e["execution"]["id"], e["status"]) for e in missed] == [
+            (second, "QUEUED"),
+            (first, "CANCELLED"),
+            (second, "CANCELLED"),
+        ]
+        # then live, with no duplicate of what was replayed
+        third = await run(gql, editor, workflow_id)
+        live = (await ws.next_data())["executionEvents"]
+        assert (live["execution"]["id"], live["status"]) == (third, "QUEUED")
+
+
+async def test_a_cursor_older_than_the_retention_is_refused(
+    app: ASGIApp, gql: GraphQLClient, members: Members, sessions: SessionFactory
+) -> None:
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    async with graphql_ws(app) as ws:
+        await ws.init(editor.token)
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await run(gql, editor, workflow_id)
+        cursor = (await ws.next_data())["executionEvents"]["cursor"]
+    await run(gql, editor, workflow_id)
+    await run(gql, editor, workflow_id)
+    # the retention removes the two oldest events
+    async with sessions.tenant_transaction(editor.tenant_id) as session:
+        connection = await session.connection()
+        await connection.execute(
+            text(
+                "DELETE FROM execution_events WHERE seq IN"
+                " (SELECT seq FROM execution_events ORDER BY seq LIMIT 2)"
+            )
+        )
+    async with graphql_ws(app) as ws:
+        await ws.init(editor.token)
+        operation = await ws.subscribe(EXECUTION_EVENTS, {"after": cursor})
+        # an execution error: `next` with the error, then `complete`
+        message = await ws.receive()
+        assert (message["id"], message["type"]) == (operation, "next")
+        errors = message["payload"]["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["CURSOR_EXPIRED"]
+        assert await ws.receive() == {"id": operation, "type": "complete"}
+
+
+async def test_another_tenants_events_never_reach_a_subscriber(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    a = await members.tenant(role=Role.EDITOR)
+    b = await members.tenant(role=Role.EDITOR)
+    a_workflow = await create_workflow(gql, a)
+    b_workflow = await create_workflow(gql, b)
+    async with graphql_ws(app) as ws:
+        await ws.init(a.token)
+        # all of A's events, and B's workflow by its id: neither may show B's executions
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await ws.subscribe(EXECUTION_EVENTS, {"workflowId": b_workflow})
+        await run(gql, b, b_workflow)
+        mine = await run(gql, a, a_workflow)
+        message = await ws.receive()
+        assert message["id"] == "1"
+        assert message["payload"]["data"]["executionEvents"]["execution"]["id"] == mine
+        with pytest.raises(TimeoutError):
+            await ws.receive(seconds=1.5)
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token", "tfk_" + "x" * 43])
+async def test_bad_or_missing_credentials_close_the_socket_with_4403(
+    app: ASGIApp, token: str | None
+) -> None:
+    async with graphql_ws(app) as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.init(token)
+    assert closed.value.code == 4403
+
+
+async def test_a_removed_member_is_disconnected_with_4403(
+    app: ASGIApp,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(subscriptions, "RECHECK_SECONDS", 0.0)
+    editor = await members.tenant(role=Role.EDITOR)
+    async with graphql_ws(app) as ws:
+        await ws.init(editor.token)
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        async with sessions.tenant_transaction(editor.tenant_id) as session:
+            connection = await session.connection()
+            await connection.execute(
+                delete(Membership).where(col(Membership.user_id) == editor.user_id)
+            )
+        with pytest.raises(WebSocketDisconnect) as closed:
+            message: dict[str, Any] = await ws.receive(seconds=5)
+            raise AssertionError(f"expected a close, got {message}")
+    assert closed.value.code == 4403
+    assert closed.value.reason == "credentials revoked"
+
+
+async def test_changes_made_by_another_server_process_reach_the_subscriber(
+    app: ASGIApp, members: Members, settings: Settings
+) -> None:
+    # given a second application instance on the same database (its own in-process broker)
+    editor = await members.tenant(role=Role.EDITOR)
+    async with LifespanManager(build_app(settings)) as other:
+        transport = httpx.ASGITransport(app=other.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://other") as http:
+            other_gql = GraphQLClient(http)
+            workflow_id = await create_workflow(other_gql, editor)
+            async with graphql_ws(app) as ws:
+                await ws.init(editor.token)
+                await ws.subscribe(EXECUTION_EVENTS, {"workflowId": workflow_id})
+                # when the other instance runs and cancels an execution
+                execution_id = await run(other_gql, editor, workflow_id)
+                await cancel(other_gql, editor, execution_id)
+                # then this instance's subscriber sees both changes, in order
+                events = [(await ws.next_data())["executionEvents"] for _ in range(2)]
+    assert [(e["execution"]["id"], e["status"]) for e in events] == [
+        (execution_id, "QUEUED"),
+        (execution_id, "CANCELLED"),
+    ]
