@@ -63,6 +63,7 @@ async def test_request_bodies_over_one_mebibyte_are_refused(client: httpx.AsyncC
         "/graphql", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 @pytest.mark.postgresql
@@ -84,6 +85,7 @@ async def test_refused_requests_carry_a_contract_error_code(client: httpx.AsyncC
         {"query": "{ nope }"},  # validation
         {"query": "{"},  # parse
         {"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": 5.5}},
+        [{"query": "{ __typename }"}],  # a batch: refused before GraphQL sees it
     ):
         response = await client.post("/graphql", json=payload)
         errors = response.json()["errors"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_BYTES = 1_048_576  # 1 MiB, the contract's limit
-_BODY = b'{"errors":[{"message":"Request body too large"}]}'
+_BODY = b'{"errors":[{"message":"Request body too large","extensions":{"code":"BAD_USER_INPUT"}}]}'
 
 
 class BodyTooLargeError(Exception):

@@ -165,7 +165,9 @@ class GraphQLView(GraphQL[ContextT, None]):
             return await self._execute(request, request_data, media_type, context)
         except HTTPException as exc:
             headers = exc.headers if isinstance(exc, GraphQLHTTPError) else {}
-            body: GraphQLHTTPResponse = {"errors": [{"message": exc.reason}]}
+            body: GraphQLHTTPResponse = {
+                "errors": [{"message": exc.reason, "extensions": {"code": BAD_USER_INPUT}}]
+            }
             return self._response(body, media_type, exc.status_code, headers=headers)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:

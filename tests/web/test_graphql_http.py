@@ -41,6 +41,11 @@ UNKNOWN_FIELD = "{ nope }"
 FAILING_ROOT = "{ fail }"
 
 
+def refusal(message: str) -> dict[str, object]:
+    """The body of a request refused before GraphQL runs: a fixed message and a code."""
+    return {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -256,7 +261,7 @@ async def test_malformed_parameters_get_400(gql: httpx.AsyncClient, body: object
 async def test_batching_is_refused_with_400(gql: httpx.AsyncClient) -> None:
     response = await post(gql, [{"query": HELLO}, {"query": HELLO}])
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": "Batched requests are not supported"}]}
+    assert response.json() == refusal("Batched requests are not supported")
 
 
 @pytest.mark.parametrize("content", [b'{"query": ', b"", b"\xff\xfe"])
@@ -265,7 +270,7 @@ async def test_malformed_json_gets_400(gql: httpx.AsyncClient, content: bytes) -
         "/graphql", content=content, headers={"content-type": JSON, "accept": JSON}
     )
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": "Request body is not valid JSON"}]}
+    assert response.json() == refusal("Request body is not valid JSON")
 
 
 @pytest.mark.parametrize(
@@ -287,7 +292,7 @@ async def test_declared_body_over_limit_gets_413(gql: httpx.AsyncClient) -> None
     body = {"query": HELLO, "extensions": {"padding": "x" * MAX_BYTES}}
     response = await post(gql, body)
     assert response.status_code == 413
-    assert response.json() == {"errors": [{"message": "Request body too large"}]}
+    assert response.json() == refusal("Request body too large")
 
 
 async def test_streamed_body_over_limit_gets_413(gql: httpx.AsyncClient) -> None:
