@@ -19,7 +19,7 @@ from tenantflow.schema import (
     users,
     workflows,
 )
-from tenantflow.schema.masking import MaskUnexpectedErrors
+from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
 
 QUERIES: tuple[type, ...] = (
     identity.IdentityQuery,
@@ -55,7 +55,7 @@ def _has_fields(root: type) -> bool:
 def build_schema() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutations = tuple(root for root in MUTATIONS if _has_fields(root))
-    return strawberry.Schema(
+    return LoggingSchema(
         query=query,
         mutation=merge_types("Mutation", mutations) if mutations else None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
