@@ -19,6 +19,7 @@ from tenantflow.context import Context
 from tenantflow.dataloaders import DataLoaders
 from tenantflow.db.engine import create_engine
 from tenantflow.db.role_check import ensure_safe_runtime_role
+from tenantflow.engine.executor import Executor
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.settings import Settings
@@ -60,10 +61,20 @@ def build_app(settings: Settings) -> Starlette:
         try:
             await ensure_safe_runtime_role(engine)
             runtime = Runtime.create(settings, engine)
+            executor = None
+            if settings.executor_workers > 0:
+                executor = Executor(
+                    runtime.sessions,
+                    workers=settings.executor_workers,
+                    lease_seconds=settings.executor_lease_seconds,
+                )
+                await executor.start()
             try:
                 yield {"runtime": runtime}
             finally:
                 runtime.shutting_down = True
+                if executor is not None:
+                    await executor.stop()
                 await runtime.login_throttle.aclose()
         finally:
             await engine.dispose()

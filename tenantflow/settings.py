@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=7, gt=0)
     execution_retention_days: int = Field(default=90, gt=0)
     tenant_retention_days: int = Field(default=30, ge=0)
+    # Executions this process runs at once; 0 leaves running to other processes.
+    executor_workers: int = Field(default=4, ge=0, le=64)
+    # An execution's lease: renewed while it runs; another process takes over once it lapses.
+    executor_lease_seconds: int = Field(default=30, ge=5, le=300)
     # Where development keys are generated and kept (not a contract variable).
     data_dir: Path = Path("./data")
 

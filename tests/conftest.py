@@ -144,6 +144,8 @@ def _settings(database_url: str, migration_url: str, data_dir: Path) -> Settings
         data_dir=data_dir,
         secret_key="test-signing-key-" + "x" * 32,
         encryption_keys=["test-master-key-" + "y" * 32],
+        # Executions stay where the test puts them; executor tests start one themselves.
+        executor_workers=0,
     )
 
 

@@ -31,7 +31,7 @@ async def test_readyz_answers_when_migrations_are_at_head(client: httpx.AsyncCli
 async def test_readyz_refuses_while_migrations_are_pending(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'behind.db'}"
     await asyncio.to_thread(migrate.upgrade, url, "0001")
-    app = build_app(Settings(database_url=url, data_dir=tmp_path))
+    app = build_app(Settings(database_url=url, data_dir=tmp_path, executor_workers=0))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
@@ -74,6 +74,7 @@ async def test_server_refuses_to_start_as_the_table_owner(
         database_url=clean_postgres.owner_url,
         migration_database_url=clean_postgres.owner_url,
         data_dir=tmp_path,
+        executor_workers=0,
     )
     with pytest.raises(UnsafeDatabaseRoleError, match="owns the tables"):
         async with LifespanManager(build_app(settings)):

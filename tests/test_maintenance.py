@@ -64,6 +64,7 @@ def with_keys(settings: Settings, *keys: str) -> Settings:
         data_dir=settings.data_dir,
         secret_key=settings.secret_key,
         encryption_keys=list(keys),
+        executor_workers=settings.executor_workers,
     )
 
 

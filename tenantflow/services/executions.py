@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tenantflow.db.models import Execution, IdempotencyKey, UsageCounter, Workflow
+from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, UsageCounter, Workflow
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, WorkflowStatus
@@ -60,6 +60,28 @@ async def change_status(
             execution.output = output
     session.add(execution)
     await record_execution_event(session, execution=execution, at=now)
+
+
+async def close_running_steps(
+    session: AsyncSession, execution: Execution, status: ExecutionStatus, error: str | None
+) -> None:
+    """End every step of `execution` still RUNNING with `status`, each with its event.
+
+    Call it before the execution's own terminal change, so that subscribers, which stop at the
+    terminal status, see the steps' events first.
+    """
+    await session.flush()  # the query must see steps this transaction already changed
+    statement = select(ExecutionStep).where(
+        col(ExecutionStep.execution_id) == execution.id,
+        col(ExecutionStep.status) == ExecutionStatus.RUNNING,
+    )
+    now = utcnow()
+    for step in (await session.exec(statement.order_by(col(ExecutionStep.started_at)))).all():
+        step.status = status
+        step.finished_at = now
+        step.error = error
+        session.add(step)
+        await record_execution_event(session, execution=execution, step=step, at=now)
 
 
 async def _lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> Execution:
@@ -201,6 +223,8 @@ async def cancel_execution(
         now = utcnow()
         if before is ExecutionStatus.RUNNING:
             execution.cancel_requested_at = now
+            # Its executor may be gone: the step it was running ends here, not never.
+            await close_running_steps(session, execution, ExecutionStatus.CANCELLED, None)
         await change_status(session, execution, ExecutionStatus.CANCELLED, at=now)
         audit.record(
             session,
