@@ -8,12 +8,10 @@ process, in effect) once it is ready.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -30,8 +28,7 @@ from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.test_workflows_support import create_workflow, key_of, run_workflow
 from tests.api.websocket import graphql_ws
-
-T = TypeVar("T")
+from tests.polling import eventually
 
 EXECUTION = """
 query($id: ID!) {
@@ -117,17 +114,6 @@ async def executor_of_another_process(sessions: SessionFactory) -> AsyncIterator
         yield executor
     finally:
         await executor.stop(grace_seconds=1)
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], seconds: float = 20) -> T:
-    """The first truthy result of `check`, polled until `seconds` pass (then the test fails)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "the condition did not hold in time"
-        await asyncio.sleep(0.05)
 
 
 async def row(sessions: SessionFactory, member: Member, execution_id: str) -> models.Execution:

@@ -7,10 +7,8 @@ Executors here use short leases (3 s, so a heartbeat each second) and a fast pol
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +40,7 @@ from tenantflow.services.actor import Actor
 from tenantflow.services.executions import change_status
 from tenantflow.settings import Settings
 from tests.api.conftest import Members
+from tests.polling import eventually
 
 T = TypeVar("T")
 LEASE_SECONDS = 3
@@ -133,17 +132,6 @@ async def state(sessions: SessionFactory, actor: Actor, execution_id: uuid.UUID)
             )
         ).all()
     return State(execution, {step.node_id: step for step in steps}, list(events))
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], seconds: float = 20) -> T:
-    """The first truthy result of `check`, polled until `seconds` pass (then the test fails)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "the condition did not hold in time"
-        await asyncio.sleep(0.05)
 
 
 async def finished(sessions: SessionFactory, actor: Actor, execution_id: uuid.UUID) -> State:
