@@ -13,8 +13,9 @@ from strawberry.scalars import JSON
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.db import models
-from tenantflow.db.pagination import Page, PageArgs
+from tenantflow.db.pagination import Page
 from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.guards import requires
 from tenantflow.schema.ids import parse_global_id, to_global_id
@@ -90,12 +91,12 @@ register_node(TYPE_NAME, Permission.AUDIT_READ, load_audit_log)
     )
 )
 class AuditLogFilter:
-    action: str | None = None
-    resource_type: str | None = None
-    resource_id: strawberry.ID | None = None
-    actor_id: strawberry.ID | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    action: str | None = strawberry.UNSET
+    resource_type: str | None = strawberry.UNSET
+    resource_id: strawberry.ID | None = strawberry.UNSET
+    actor_id: strawberry.ID | None = strawberry.UNSET
+    created_after: datetime | None = strawberry.UNSET
+    created_before: datetime | None = strawberry.UNSET
 
 
 def _instant(value: datetime | None, field: str) -> datetime | None:
@@ -109,26 +110,27 @@ def _instant(value: datetime | None, field: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def to_audit_filter(given: AuditLogFilter | None) -> service.AuditFilter:
+def to_audit_filter(wanted: AuditLogFilter | None) -> service.AuditFilter:
     """The service's filter for the GraphQL one. Ids that are malformed, of a type that cannot
     match, or of another tenant are not errors: like every id that names nothing, they match no
     row (the contract treats them all as ids that do not exist)."""
-    if given is None:
+    if wanted is None:
         return service.AuditFilter()
-    created_after = _instant(given.created_after, "createdAfter")
-    created_before = _instant(given.created_before, "createdBefore")
+    created_after = _instant(given(wanted.created_after), "createdAfter")
+    created_before = _instant(given(wanted.created_before), "createdBefore")
+    resource_id, actor_id = given(wanted.resource_id), given(wanted.actor_id)
     matches_nothing = False
     resource: tuple[str, str] | None = None
-    if given.resource_id is not None:
-        parsed = parse_global_id(given.resource_id)
+    if resource_id is not None:
+        parsed = parse_global_id(resource_id)
         if parsed is None:
             matches_nothing = True
         else:
             resource = (parsed[0], service.stored_resource_id(parsed[1]))
     actor_user_id: uuid.UUID | None = None
     actor_api_key_id: uuid.UUID | None = None
-    if given.actor_id is not None:
-        actor = _actor_key(given.actor_id)
+    if actor_id is not None:
+        actor = _actor_key(actor_id)
         if actor is None:
             matches_nothing = True
         elif actor[0] == "User":
@@ -136,8 +138,8 @@ def to_audit_filter(given: AuditLogFilter | None) -> service.AuditFilter:
         else:
             actor_api_key_id = actor[1]
     return service.AuditFilter(
-        action=given.action,
-        resource_type=given.resource_type,
+        action=given(wanted.action),
+        resource_type=given(wanted.resource_type),
         resource=resource,
         actor_user_id=actor_user_id,
         actor_api_key_id=actor_api_key_id,
@@ -170,14 +172,14 @@ class AuditQuery:
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: AuditLogFilter | None = None,
+        first: int | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
+        last: int | None = strawberry.UNSET,
+        before: str | None = strawberry.UNSET,
+        filter: AuditLogFilter | None = strawberry.UNSET,
     ) -> Connection[AuditLog] | None:
-        args = PageArgs.of(first, after, last, before)
-        audit_filter = to_audit_filter(filter)
+        args = page_args(first, after, last, before)
+        audit_filter = to_audit_filter(given(filter))
         tenant_id = info.context.require_principal().tenant_id
         sessions = info.context.sessions
         page = await service.audit_log_page(

@@ -14,6 +14,7 @@ from tenantflow.dataloaders.workflows import DeploymentPageKey
 from tenantflow.db import models
 from tenantflow.db.pagination import PageArgs
 from tenantflow.enums import DeploymentStatus, Environment
+from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
 from tenantflow.schema.errors import (
@@ -30,9 +31,7 @@ from tenantflow.schema.node import Node, register_node
 from tenantflow.schema.workflows import (
     Workflow,
     filter_id,
-    given,
     load_any_workflow,
-    page_args,
     patch,
     require_id,
     search_text,

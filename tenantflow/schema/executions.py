@@ -15,6 +15,7 @@ from tenantflow.dataloaders.workflows import ExecutionPageKey
 from tenantflow.db import models
 from tenantflow.db.pagination import PageArgs
 from tenantflow.enums import ExecutionStatus
+from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.errors import (
     InvalidTransitionError,
@@ -32,10 +33,8 @@ from tenantflow.schema.workflows import (
     Workflow,
     aware,
     filter_id,
-    given,
     is_loaded,
     load_any_workflow,
-    page_args,
     require_id,
     statuses,
 )

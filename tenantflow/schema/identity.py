@@ -14,6 +14,7 @@ from tenantflow.context import Info
 from tenantflow.dataloaders import DataLoaders
 from tenantflow.db import models
 from tenantflow.enums import Plan, Role
+from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.errors import (
     ConflictError,
@@ -26,7 +27,7 @@ from tenantflow.schema.errors import (
 from tenantflow.schema.guards import mutation_guard, requires
 from tenantflow.schema.ids import to_global_id, uuid_of
 from tenantflow.schema.node import Node, register_node
-from tenantflow.schema.tenants import Tenant, ViewScope, active_tenant, given, page_args
+from tenantflow.schema.tenants import Tenant, ViewScope, active_tenant
 from tenantflow.schema.users import User
 from tenantflow.services import api_keys, auth, sign_up, tenants
 from tenantflow.services.origin import Origin

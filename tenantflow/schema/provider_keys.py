@@ -12,7 +12,8 @@ import strawberry
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.db import models
-from tenantflow.db.pagination import Page, PageArgs
+from tenantflow.db.pagination import Page
+from tenantflow.schema.arguments import page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.errors import (
     NotFoundError,
@@ -107,12 +108,12 @@ class ProviderKeyQuery:
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: int | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
+        last: int | None = strawberry.UNSET,
+        before: str | None = strawberry.UNSET,
     ) -> Connection[ProviderKey] | None:
-        args = PageArgs.of(first, after, last, before)
+        args = page_args(first, after, last, before)
         tenant_id = info.context.require_principal().tenant_id
         sessions = info.context.sessions
         page = await service.provider_key_page(sessions=sessions, tenant_id=tenant_id, args=args)

@@ -23,6 +23,7 @@ from tenantflow.events.stream import (
     follow,
     stream_position,
 )
+from tenantflow.schema.arguments import given
 from tenantflow.schema.executions import ExecutionEvent
 from tenantflow.schema.guards import requires
 from tenantflow.schema.ids import uuid_of
@@ -122,8 +123,12 @@ class ExecutionSubscription:
         permission_classes=[requires(Permission.EXECUTION_READ)],
     )
     async def execution_events(
-        self, info: Info, workflow_id: strawberry.ID | None = None, after: str | None = None
+        self,
+        info: Info,
+        workflow_id: strawberry.ID | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
     ) -> AsyncGenerator[ExecutionEvent, None]:
+        workflow_id, after = given(workflow_id), given(after)
         principal = info.context.require_principal()
         sessions = info.context.sessions
         where = EventFilter()

@@ -21,9 +21,9 @@ from tenantflow.auth.principal import Principal
 from tenantflow.context import Info
 from tenantflow.dataloaders import DataLoaders
 from tenantflow.db import models
-from tenantflow.db.pagination import PageArgs
 from tenantflow.enums import Plan, Role, TenantStatus
 from tenantflow.errors import ErrorCode
+from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
 from tenantflow.schema.errors import (
@@ -75,20 +75,6 @@ def scope_requires(permission: Permission) -> type[BasePermission]:
     ScopeRequires.__name__ = ScopeRequires.__qualname__ = f"ScopeRequires_{permission.name}"
     _SCOPE_REQUIRES[permission] = ScopeRequires
     return ScopeRequires
-
-
-def given(value: T | None) -> T | None:
-    """An optional argument's value, None when it was left out.
-
-    Optional arguments and input fields default to UNSET, so that the SDL shows no `= null`.
-    """
-    return None if value is strawberry.UNSET else value
-
-
-def page_args(
-    first: int | None, after: str | None, last: int | None, before: str | None
-) -> PageArgs:
-    return PageArgs.of(given(first), given(after), given(last), given(before))
 
 
 # -- object types ----------------------------------------------------------------------------

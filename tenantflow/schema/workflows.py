@@ -14,9 +14,9 @@ from strawberry.scalars import JSON
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.db import models
-from tenantflow.db.pagination import PageArgs
 from tenantflow.enums import WorkflowStatus
 from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
 from tenantflow.schema.errors import (
@@ -51,20 +51,9 @@ SEARCH_MAX_CHARS = 200
 # ---------------------------------------------------------------- argument helpers
 
 
-def given(value: T | None) -> T | None:
-    """An optional argument's value; None when omitted (UNSET) or null."""
-    return None if value is strawberry.UNSET else value
-
-
 def patch(value: T) -> Patch[T]:
     """An update input's field: KEEP when omitted, else its value (None clears)."""
     return KEEP if value is strawberry.UNSET else value
-
-
-def page_args(
-    first: int | None, after: str | None, last: int | None, before: str | None
-) -> PageArgs:
-    return PageArgs.of(given(first), given(after), given(last), given(before))
 
 
 def bad_input(message: str) -> PublicError:
