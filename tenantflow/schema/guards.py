@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 from strawberry.permission import BasePermission
 
 from tenantflow.auth.permissions import Permission
+from tenantflow.auth.principal import Principal
 from tenantflow.context import Info
 from tenantflow.errors import ErrorCode, PublicError
 from tenantflow.schema.errors import ErrorType, error_payload
@@ -36,6 +37,14 @@ class Authenticated(BasePermission):
 _REQUIRES: dict[Permission, type[BasePermission]] = {}
 
 
+def _principal_of(source: Any, info: Info) -> Principal | None:
+    """Whose permissions count for a field: the principal an object was resolved for, when it
+    carries one (`scope.principal`: a token's own viewer, e.g. AuthPayload.viewer, may differ
+    from the request's credentials), else the request's."""
+    principal = getattr(getattr(source, "scope", None), "principal", None)
+    return principal if isinstance(principal, Principal) else info.context.principal
+
+
 def requires(permission: Permission) -> type[BasePermission]:
     """The permission class for `permission` (one class per permission, made once)."""
     if permission in _REQUIRES:
@@ -46,7 +55,7 @@ def requires(permission: Permission) -> type[BasePermission]:
         error_extensions = {"code": ErrorCode.FORBIDDEN.value}
 
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-            principal = info.context.principal
+            principal = _principal_of(source, info)
             if principal is None:
                 raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
             return principal.can(permission)

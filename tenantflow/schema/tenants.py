@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from strawberry.permission import BasePermission
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.auth.principal import Principal
@@ -22,7 +21,6 @@ from tenantflow.context import Info
 from tenantflow.dataloaders import DataLoaders
 from tenantflow.db import models
 from tenantflow.enums import Plan, Role, TenantStatus
-from tenantflow.errors import ErrorCode
 from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
@@ -54,27 +52,6 @@ class ViewScope:
     @classmethod
     def of(cls, info: Info) -> ViewScope:
         return cls(info.context.require_principal(), info.context.loaders)
-
-
-_SCOPE_REQUIRES: dict[Permission, type[BasePermission]] = {}
-
-
-def scope_requires(permission: Permission) -> type[BasePermission]:
-    """`guards.requires` for fields of objects carrying a `scope`: checks the scope's principal."""
-    if permission in _SCOPE_REQUIRES:
-        return _SCOPE_REQUIRES[permission]
-
-    class ScopeRequires(BasePermission):
-        message = f"This needs the {permission.value} permission"
-        error_extensions = {"code": ErrorCode.FORBIDDEN.value}
-
-        def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-            scope: ViewScope = source.scope
-            return scope.principal.can(permission)
-
-    ScopeRequires.__name__ = ScopeRequires.__qualname__ = f"ScopeRequires_{permission.name}"
-    _SCOPE_REQUIRES[permission] = ScopeRequires
-    return ScopeRequires
 
 
 # -- object types ----------------------------------------------------------------------------
@@ -234,14 +211,14 @@ class Tenant(Node):
     def settings(self) -> TenantSettings:
         return TenantSettings.from_stored(self.row.settings)
 
-    @strawberry.field(permission_classes=[scope_requires(Permission.TENANT_READ)])
+    @strawberry.field(permission_classes=[requires(Permission.TENANT_READ)])
     async def usage(self, info: Info) -> TenantUsage:
         usage = await tenants.tenant_usage(
             sessions=info.context.sessions, tenant_id=self.row.id, plan=self.row.plan
         )
         return TenantUsage.of(usage)
 
-    @strawberry.field(permission_classes=[scope_requires(Permission.MEMBER_READ)])
+    @strawberry.field(permission_classes=[requires(Permission.MEMBER_READ)])
     async def members(
         self,
         info: Info,
@@ -263,7 +240,7 @@ class Tenant(Node):
         return Connection.of(nodes, page, count)
 
     @strawberry.field(
-        permission_classes=[scope_requires(Permission.MEMBER_MANAGE)],
+        permission_classes=[requires(Permission.MEMBER_MANAGE)],
         description=(
             "Pending invitations. ADMIN and OWNER only (null otherwise, with a FORBIDDEN error)."
         ),
