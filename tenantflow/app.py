@@ -15,16 +15,20 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from tenantflow.auth.principal import Principal
 from tenantflow.context import Context
 from tenantflow.dataloaders import DataLoaders
-from tenantflow.db.engine import create_engine
+from tenantflow.db.engine import runtime_engine
+from tenantflow.db.faults import is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
 from tenantflow.engine.executor import Executor
+from tenantflow.errors import ServiceUnavailable
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.settings import Settings
 from tenantflow.web.body_limit import BodyLimitMiddleware
 from tenantflow.web.client_address import client_address
+from tenantflow.web.fault_barrier import FaultBarrierMiddleware
 from tenantflow.web.graphiql import graphiql_static_routes
 from tenantflow.web.health import healthz, readyz
 from tenantflow.web.request_id import RequestIdMiddleware
@@ -41,7 +45,7 @@ async def get_context(request: Request | WebSocket, response: Response | WebSock
     principal = (
         None
         if isinstance(request, WebSocket)
-        else await runtime.credentials.resolve(request.headers.get("authorization"))
+        else await resolve_credentials(runtime, request.headers.get("authorization"))
     )
     return Context(
         request=request,
@@ -54,12 +58,22 @@ async def get_context(request: Request | WebSocket, response: Response | WebSock
     )
 
 
+async def resolve_credentials(runtime: Runtime, authorization: str | None) -> Principal | None:
+    """The principal of a request; ServiceUnavailable when the database cannot say."""
+    try:
+        return await runtime.credentials.resolve(authorization)
+    except Exception as error:
+        if is_unavailable(error):
+            raise ServiceUnavailable() from error
+        raise
+
+
 def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        engine = create_engine(settings.database_url)
+        engine = runtime_engine(settings)
         try:
-            await ensure_safe_runtime_role(engine)
+            await ensure_safe_runtime_role(engine, settings.database_roles)
             runtime = Runtime.create(settings, engine)
             executor = None
             if settings.executor_workers > 0:
@@ -93,6 +107,7 @@ def build_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(FaultBarrierMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

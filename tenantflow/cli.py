@@ -8,18 +8,20 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pydantic import ValidationError
-
 from tenantflow.commands import CommandError, maintenance, schema, tenants
-from tenantflow.settings import Settings, SettingsError
+from tenantflow.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tenantflow")
 
 
 def migrate(settings: Settings, _args: argparse.Namespace) -> None:
     from tenantflow.db import migrate as migrations
+    from tenantflow.db.roles import SharedRolesError
 
-    migrations.upgrade(settings.owner_database_url)
+    try:
+        migrations.upgrade(settings.owner_database_url, roles=settings.database_roles)
+    except SharedRolesError as error:
+        raise CommandError(str(error)) from None
     print(f"database at {migrations.head_revision()}")
 
 
@@ -33,6 +35,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
             "--workers above 1 needs TENANTFLOW_REDIS_URL: the cache, rate limits and events of"
             " several processes meet there"
         )
+    from tenantflow.preflight import StartupRefused, check_can_serve
+
+    try:
+        check_can_serve(settings)
+    except StartupRefused as refused:
+        raise CommandError(str(refused)) from None
     uvicorn.run(
         "tenantflow.app:create_app",
         factory=True,
@@ -74,8 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        args.handler(Settings(), args)
-    except (CommandError, SettingsError, ValidationError) as error:
+        args.handler(load_settings(), args)
+    except (CommandError, SettingsError) as error:
         print(f"tenantflow {args.command}: {error}", file=sys.stderr)
         return 2
     return 0

@@ -32,3 +32,19 @@ def should_mask(error: GraphQLError) -> bool:
     """Mask errors raised by unexpected exceptions; keep GraphQL's own and our public ones."""
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)
+
+
+# What a client is told to wait before retrying when the database cannot serve (Retry-After).
+UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly"
+
+
+class ServiceUnavailable(PublicError):
+    """The database cannot serve now (pool wait, timeouts, outage): HTTP 503 with Retry-After."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            UNAVAILABLE_MESSAGE,
+            ErrorCode.SERVICE_UNAVAILABLE,
+            retryAfter=UNAVAILABLE_RETRY_AFTER_SECONDS,
+        )

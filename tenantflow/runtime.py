@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantflow.auth.credentials import CredentialResolver
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.session import SessionFactory, TransactionTimeouts
 from tenantflow.events.broker import LocalBroker
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.settings import Settings
@@ -33,7 +33,9 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
         events = LocalBroker()
-        sessions = SessionFactory(engine, announce_events=events.publish)
+        sessions = SessionFactory(
+            engine, announce_events=events.publish, timeouts=TransactionTimeouts.of(settings)
+        )
         tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
         return cls(
             settings=settings,

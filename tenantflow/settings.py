@@ -8,8 +8,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tenantflow.db.roles import DEFAULT_PREFIX, DatabaseRoles
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantflow.db"
 
@@ -17,6 +19,19 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantflow.db"
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class Pooler(StrEnum):
+    """What stands between the server and PostgreSQL."""
+
+    NONE = "none"
+    # pgbouncer in transaction pooling mode: no named prepared statements survive a transaction.
+    TRANSACTION = "transaction"
+
+
+# The token signing key: HS256 wants at least as many bytes as the hash (auth/tokens.py).
+MIN_SECRET_KEY_BYTES = 32
+GENERATE_KEYS_HINT = "`tenantflow generate-keys` prints a fresh one"
 
 
 class SettingsError(ValueError):
@@ -56,10 +71,37 @@ class Settings(BaseSettings):
     executor_lease_seconds: int = Field(default=30, ge=5, le=300)
     # Where development keys are generated and kept (not a contract variable).
     data_dir: Path = Path("./data")
+    # PostgreSQL: the roles `<prefix>_app` and `<prefix>_system` (one prefix per deployment).
+    database_role_prefix: str = DEFAULT_PREFIX
+    database_pooler: Pooler = Pooler.NONE
+    # Connections per process, and how long a request waits for one before SERVICE_UNAVAILABLE.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_pool_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Seconds, on every runtime transaction: a stuck statement or lock fails instead of hanging.
+    statement_timeout: float = Field(default=10.0, gt=0, le=600)
+    lock_timeout: float = Field(default=5.0, gt=0, le=600)
+    # A transaction left open between statements is ended by PostgreSQL after this long.
+    idle_in_transaction_timeout: float = Field(default=60.0, gt=0, le=3600)
 
     _split = field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")(
         _split_csv
     )
+
+    @field_validator("database_role_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        DatabaseRoles(value)  # raises ValueError with the rule
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_SECRET_KEY_BYTES:
+            # Never echo the key itself: this message ends up in logs.
+            raise ValueError(
+                f"must be at least {MIN_SECRET_KEY_BYTES} bytes long ({GENERATE_KEYS_HINT})"
+            )
+        return value
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
@@ -73,8 +115,14 @@ class Settings(BaseSettings):
                 if not value
             ]
             if missing:
-                raise SettingsError(f"production requires {', '.join(missing)} to be set")
+                raise SettingsError(
+                    f"production requires {', '.join(missing)} to be set ({GENERATE_KEYS_HINT})"
+                )
         return self
+
+    @property
+    def database_roles(self) -> DatabaseRoles:
+        return DatabaseRoles(self.database_role_prefix)
 
     @property
     def is_production(self) -> bool:
@@ -127,3 +175,22 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(value)
         return value
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; SettingsError with one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    """`TENANTFLOW_<NAME>: <what is wrong>` for each problem, on one line."""
+    problems = []
+    for problem in error.errors():
+        names = [str(part) for part in problem.get("loc", ()) if isinstance(part, str)]
+        variable = f"TENANTFLOW_{names[0].upper()}: " if names else ""
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(variable + message)
+    return "; ".join(problems)

@@ -13,7 +13,7 @@ from tenantflow.app import build_app
 from tenantflow.db import migrate
 from tenantflow.db.role_check import UnsafeDatabaseRoleError
 from tenantflow.settings import Settings
-from tests.conftest import PostgresDatabase
+from tests.pg_deployments import PostgresDatabase
 
 
 async def test_healthz_answers(client: httpx.AsyncClient) -> None:

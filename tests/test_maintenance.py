@@ -42,8 +42,8 @@ from tenantflow.services.keys import DataKeyMissingError, open_data_key
 from tenantflow.services.provider_keys import use_provider_key
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.conftest import PostgresDatabase
 from tests.factories import DEFINITION, create_tenant
+from tests.pg_deployments import PostgresDatabase
 
 CREATE_KEY = """
 mutation($input: CreateProviderKeyInput!) {
@@ -61,6 +61,7 @@ def with_keys(settings: Settings, *keys: str) -> Settings:
     return Settings(
         database_url=settings.database_url,
         migration_database_url=settings.migration_database_url,
+        database_role_prefix=settings.database_role_prefix,
         data_dir=settings.data_dir,
         secret_key=settings.secret_key,
         encryption_keys=list(keys),

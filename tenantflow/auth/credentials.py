@@ -41,6 +41,17 @@ def bearer_token(authorization: str | None) -> str | None:
     return token or None
 
 
+def connection_authorization(params: object) -> str | None:
+    """The `authorization` entry of a websocket's connection_init payload, its key in any case
+    (GraphiQL sends its Headers tab, `{"Authorization": …}`, as this payload)."""
+    if not isinstance(params, dict):
+        return None
+    for key, value in params.items():
+        if isinstance(key, str) and key.lower() == "authorization" and isinstance(value, str):
+            return value
+    return None
+
+
 @dataclass
 class CredentialResolver:
     sessions: SessionFactory

@@ -1,7 +1,9 @@
 """The tenant-scoped session: the one place where a request's tenant reaches the database.
 
 Every transaction of a scoped session
-- sets `app.current_tenant_id` transaction-locally as its first statement (RLS keys on it),
+- sets `app.current_tenant_id` transaction-locally as its first statement (RLS keys on it), and in
+  the same statement the runtime's statement, lock and idle-in-transaction timeouts (also
+  transaction-local, so they hold behind pgbouncer in transaction mode too),
 - filters every ORM SELECT, UPDATE and DELETE of a tenant-owned model by the tenant,
 - stamps the tenant on every tenant-owned insert and refuses a row of another tenant.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -29,11 +32,46 @@ from sqlmodel.main import default_registry
 from tenantflow.db.base import TenantOwned
 from tenantflow.db.engine import WRITE_OPTION
 from tenantflow.db.models.workflows import ExecutionEvent
+from tenantflow.settings import Settings
 
 TENANT_KEY = "tenant_id"
 EVENTS_WRITTEN_KEY = "execution_events_written"
 ANNOUNCE_KEY = "announce_events"
+TIMEOUTS_KEY = "timeouts"
 SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
+SET_TENANT_AND_TIMEOUTS_SQL = text(
+    "SELECT set_config('app.current_tenant_id', :tenant_id, true),"
+    " set_config('statement_timeout', :statement_timeout, true),"
+    " set_config('lock_timeout', :lock_timeout, true),"
+    " set_config('idle_in_transaction_session_timeout', :idle_timeout, true)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionTimeouts:
+    """Bounds on every runtime transaction, in seconds (see Settings)."""
+
+    statement: float
+    lock: float
+    idle_in_transaction: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> TransactionTimeouts:
+        return cls(
+            statement=settings.statement_timeout,
+            lock=settings.lock_timeout,
+            idle_in_transaction=settings.idle_in_transaction_timeout,
+        )
+
+    def parameters(self) -> dict[str, str]:
+        def ms(seconds: float) -> str:
+            return str(max(1, round(seconds * 1000)))
+
+        return {
+            "statement_timeout": ms(self.statement),
+            "lock_timeout": ms(self.lock),
+            "idle_timeout": ms(self.idle_in_transaction),
+        }
 
 
 class TenantScopeError(RuntimeError):
@@ -132,7 +170,12 @@ def _set_database_tenant(session: Session, _tx: SessionTransaction, connection: 
         return
     tenant_id = session_tenant(session)
     # Always set it, empty when unscoped: a pooled connection must never inherit a tenant.
-    connection.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id) if tenant_id else ""})
+    tenant = {"tenant_id": str(tenant_id) if tenant_id else ""}
+    timeouts = session.info.get(TIMEOUTS_KEY)
+    if isinstance(timeouts, TransactionTimeouts):
+        connection.execute(SET_TENANT_AND_TIMEOUTS_SQL, {**tenant, **timeouts.parameters()})
+    else:
+        connection.execute(SET_TENANT_SQL, tenant)
 
 
 async def execute(session: AsyncSession, statement: Executable) -> Result[Any]:
@@ -151,11 +194,17 @@ class SessionFactory:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, announce_events: Callable[[uuid.UUID], None] | None = None
+        self,
+        engine: AsyncEngine,
+        *,
+        announce_events: Callable[[uuid.UUID], None] | None = None,
+        timeouts: TransactionTimeouts | None = None,
     ) -> None:
-        """`announce_events(tenant_id)` runs after each commit that wrote execution events."""
+        """`announce_events(tenant_id)` runs after each commit that wrote execution events;
+        `timeouts` bound every transaction on PostgreSQL (None: the server's defaults)."""
         self.engine = engine
         self.announce_events = announce_events
+        self.timeouts = timeouts
         # SQLModel's session: `exec()` is typed for SQLModel's `select()` and `col()`.
         self._reader = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
@@ -169,14 +218,19 @@ class SessionFactory:
 
     def scoped(self, tenant_id: uuid.UUID, *, writes: bool = True) -> AsyncSession:
         """A session confined to one tenant; the caller manages its transaction."""
-        session = (self._writer if writes else self._reader)()
+        session = self._session(writes)
         session.info[TENANT_KEY] = tenant_id
         session.info[ANNOUNCE_KEY] = self.announce_events
         return session
 
     def unscoped(self, *, writes: bool = True) -> AsyncSession:
         """A session for global tables only (users, tenants, the module catalogue)."""
-        return (self._writer if writes else self._reader)()
+        return self._session(writes)
+
+    def _session(self, writes: bool) -> AsyncSession:
+        session = (self._writer if writes else self._reader)()
+        session.info[TIMEOUTS_KEY] = self.timeouts
+        return session
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:

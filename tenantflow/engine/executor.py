@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 
+from tenantflow.db.faults import is_unavailable
 from tenantflow.db.narrow_paths import ClaimedExecution, claim_execution
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -88,8 +89,11 @@ class Executor:
         while not self._stopping.is_set():
             try:
                 claim = await self._claim(worker)
-            except Exception:
-                log.exception("executor %s: claiming failed", worker)
+            except Exception as error:
+                if is_unavailable(error):  # an outage: one line, not a traceback per claim
+                    log.warning("executor %s: database unavailable, claiming paused", worker)
+                else:
+                    log.exception("executor %s: claiming failed", worker)
                 await self._pause(CLAIM_RETRY_SECONDS)
                 continue
             if claim is None:
@@ -121,7 +125,14 @@ class Executor:
                 max_attempts=self.max_attempts,
             )
             await run.run()
-        except Exception:
+        except Exception as error:
+            if is_unavailable(error):
+                # Not the execution's fault: its lease lapses and a later attempt resumes it.
+                log.warning(
+                    "execution %s: database unavailable, left for a later attempt",
+                    claim.execution_id,
+                )
+                return
             # One execution's fault must not end the worker: fail it, keep the worker going.
             log.exception("execution %s: the executor failed on it", claim.execution_id)
             try:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.locking import locked
 from tenantflow.db.models import Execution
 from tenantflow.db.session import SessionFactory, execute
 from tenantflow.db.types import utcnow
@@ -109,7 +110,7 @@ def hand_back(execution: Execution) -> None:
 
 async def lock_if_owned(session: AsyncSession, lease: Lease) -> Execution | None:
     """The execution, locked until the transaction ends, when the lease is still ours."""
-    statement = select(Execution).where(col(Execution.id) == lease.execution_id).with_for_update()
+    statement = locked(select(Execution).where(col(Execution.id) == lease.execution_id))
     execution = (await session.exec(statement)).first()
     if execution is None or execution.lease_owner != lease.worker:
         return None

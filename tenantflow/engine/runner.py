@@ -6,7 +6,9 @@ taken when it was queued). For each node:
 2. the node runs outside any transaction (a delay sleeps), interruptible through the lease;
 3. a transaction writes the step SUCCEEDED with its output, or FAILED, which fails the execution.
 Every transaction first locks the execution and checks that this worker still holds the lease: a
-worker that lost it writes nothing more. An execution cancelled meanwhile is never written again;
+worker that lost it writes nothing more. So each transaction can run again whole, and does when it
+meets a lock conflict or a short database outage (`retry_transient`); a longer outage leaves the
+execution to a later attempt, never FAILED. An execution cancelled meanwhile is never written again;
 its step in progress is marked CANCELLED.
 
 A resumed execution (its worker died and the lease lapsed) keeps its SUCCEEDED steps, whose stored
@@ -26,6 +28,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.faults import retry_transient
 from tenantflow.db.models import Execution, ExecutionStep, Tenant
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -136,6 +139,7 @@ class ExecutionRun:
         assert isinstance(result, Outcome)
         return result
 
+    @retry_transient
     async def _begin(self) -> Plan | None:
         async with self._sessions.tenant_transaction(self._lease.tenant_id) as session:
             execution = await lock_if_owned(session, self._lease)
@@ -171,6 +175,7 @@ class ExecutionRun:
                 outputs=done,
             )
 
+    @retry_transient
     async def _start_step(self, node: Mapping[str, Any]) -> bool:
         """The node's step RUNNING; False when the run must stop instead."""
         async with self._sessions.tenant_transaction(self._lease.tenant_id) as session:
@@ -227,6 +232,7 @@ class ExecutionRun:
             return Outcome(error=f"The node's {problems[0].field} {problems[0].message}")
         return Outcome(output=output)
 
+    @retry_transient
     async def _finish_step(self, node: Mapping[str, Any], result: Outcome | Interruption) -> bool:
         """The step's result written; False when the run ends here."""
         async with self._sessions.tenant_transaction(self._lease.tenant_id) as session:
@@ -257,6 +263,7 @@ class ExecutionRun:
                 return False
             return True
 
+    @retry_transient
     async def _succeed(self, output: Any) -> None:
         async with self._sessions.tenant_transaction(self._lease.tenant_id) as session:
             execution = await lock_if_owned(session, self._lease)
@@ -268,6 +275,7 @@ class ExecutionRun:
             else:
                 await settle(session, execution)
 
+    @retry_transient
     async def _hand_back(self) -> None:
         async with self._sessions.tenant_transaction(self._lease.tenant_id) as session:
             execution = await lock_if_owned(session, self._lease)
@@ -280,6 +288,7 @@ class ExecutionRun:
                 session.add(execution)
 
 
+@retry_transient
 async def fail_execution(sessions: SessionFactory, lease: Lease, message: str) -> None:
     """FAILED with `message`, if the lease is still ours and the execution not finished."""
     async with sessions.tenant_transaction(lease.tenant_id) as session:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from tenantflow.db.faults import is_unavailable
 from tenantflow.db.models import EventSequence, ExecutionEvent
 from tenantflow.db.session import SessionFactory
 from tenantflow.events.broker import LocalBroker
@@ -16,6 +17,8 @@ from tenantflow.events.broker import LocalBroker
 # Events committed by other processes are found within this many seconds.
 POLL_SECONDS = 1.0
 BATCH = 100
+# While the database cannot serve, a subscriber tries again after growing pauses up to this.
+OUTAGE_MAX_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +84,23 @@ async def follow(
     """Every event after position `after`, in order, then each new one as it commits.
 
     Listens before the first read, so an event committed in between is not missed; reads from the
-    table, so nothing is skipped or repeated whatever the wake-ups do. Ends when `still_allowed`
-    says the subscriber lost access.
+    table, so nothing is skipped or repeated whatever the wake-ups do. Rides out a database outage
+    (it reads on from its position once the database is back). Ends when `still_allowed` says the
+    subscriber lost access.
     """
     async with broker.listen(tenant_id) as wakeups:
         position = after
+        pause = poll_seconds
         while True:
-            events = await read_after(sessions, tenant_id, position, where)
+            try:
+                events = await read_after(sessions, tenant_id, position, where)
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                await wakeups.wait(pause)
+                pause = min(pause * 2, OUTAGE_MAX_PAUSE_SECONDS)
+                continue
+            pause = poll_seconds
             for event in events:
                 position = event.seq
                 yield event

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 from tenantflow.db import models  # noqa: F401  (registers every table on the metadata)
 from tenantflow.db.base import metadata
 from tenantflow.db.engine import create_engine
+from tenantflow.db.migrate import migration_roles
+from tenantflow.db.roles import refuse_shared_roles, revoke_login_members
 
 config = context.config
 
@@ -27,8 +29,15 @@ def _configure(connection: Connection) -> None:
 
 def _run(connection: Connection) -> None:
     _configure(connection)
+    postgresql = connection.dialect.name == "postgresql"
     with context.begin_transaction():
+        if postgresql:
+            # Before anything is granted: roles serving another database would be shared.
+            refuse_shared_roles(connection, migration_roles())
         context.run_migrations()
+        if postgresql:
+            # Migrations join the system role to hand it functions; no login keeps that.
+            revoke_login_members(connection, migration_roles())
 
 
 async def _run_async(url: str) -> None:

@@ -20,6 +20,7 @@ from tenantflow.schema import (
     workflows,
 )
 from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
+from tenantflow.schema.safe_text import RefuseUnsafeText
 
 QUERIES: tuple[type, ...] = (
     identity.IdentityQuery,
@@ -61,5 +62,5 @@ def build_schema() -> strawberry.Schema:
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.
-        extensions=[MaskUnexpectedErrors],
+        extensions=[RefuseUnsafeText, MaskUnexpectedErrors],
     )

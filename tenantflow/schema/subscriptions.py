@@ -10,8 +10,10 @@ import strawberry
 from sqlmodel import col, select
 from starlette.websockets import WebSocket
 
+from tenantflow.auth.credentials import connection_authorization
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
+from tenantflow.db.faults import is_unavailable
 from tenantflow.db.models import Execution as ExecutionRow
 from tenantflow.db.models import ExecutionEvent as EventRow
 from tenantflow.errors import ErrorCode, PublicError
@@ -47,11 +49,15 @@ def _access_check(info: Info) -> Callable[[], Awaitable[bool]]:
         if time.monotonic() - checked_at < RECHECK_SECONDS:
             return True
         checked_at = time.monotonic()
-        params = context.connection_params
-        authorization = params.get("authorization") if isinstance(params, dict) else None
-        principal = await context.runtime.credentials.resolve(
-            authorization if isinstance(authorization, str) else None
-        )
+        try:
+            principal = await context.runtime.credentials.resolve(
+                connection_authorization(context.connection_params)
+            )
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            checked_at = 0.0  # an outage is no verdict: check again on the next round
+            return True
         allowed = (
             principal is not None
             and principal.tenant_id == context.require_principal().tenant_id

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from tenantflow.auth.secrets import api_key_prefix, hash_token, new_api_key
+from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import ApiKey
 from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
 from tenantflow.db.session import SessionFactory
@@ -35,6 +36,7 @@ class IssuedApiKey:
     secret: str  # shown once
 
 
+@retry_conflicts
 async def create_api_key(
     *, sessions: SessionFactory, actor: Actor, name: str, role: Role
 ) -> IssuedApiKey:
@@ -64,6 +66,7 @@ async def create_api_key(
     return IssuedApiKey(key, secret)
 
 
+@retry_conflicts
 async def revoke_api_key(
     *, sessions: SessionFactory, actor: Actor, key_id: uuid.UUID | None
 ) -> ApiKey:

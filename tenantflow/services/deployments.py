@@ -8,6 +8,8 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.faults import retry_conflicts
+from tenantflow.db.locking import locked
 from tenantflow.db.models import Deployment, Workflow
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -40,6 +42,7 @@ def _snapshot(deployment: Deployment) -> dict[str, Any]:
     }
 
 
+@retry_conflicts
 async def create_deployment(
     *,
     sessions: SessionFactory,
@@ -83,7 +86,7 @@ async def create_deployment(
 
 
 async def _lock_deployment(session: AsyncSession, deployment_id: uuid.UUID) -> Deployment:
-    statement = select(Deployment).where(col(Deployment.id) == deployment_id).with_for_update()
+    statement = locked(select(Deployment).where(col(Deployment.id) == deployment_id))
     deployment = (await session.exec(statement)).first()
     if deployment is None:
         raise NotFound(RESOURCE_TYPE)
@@ -93,13 +96,14 @@ async def _lock_deployment(session: AsyncSession, deployment_id: uuid.UUID) -> D
 async def _deploy(session: AsyncSession, deployment: Deployment) -> None:
     """A move to DEPLOYING: one more version, of the workflow as it is now."""
     statement = select(Workflow).where(col(Workflow.id) == deployment.workflow_id)
-    workflow = (await session.exec(statement.with_for_update())).one()
+    workflow = (await session.exec(locked(statement))).one()
     if workflow.deleted_at is not None:
         raise ValidationFailed.single("input.status", "The workflow was deleted: it cannot deploy")
     deployment.version += 1
     deployment.workflow_version = workflow.version
 
 
+@retry_conflicts
 async def update_deployment(
     *,
     sessions: SessionFactory,
@@ -145,6 +149,7 @@ async def update_deployment(
     return deployment
 
 
+@retry_conflicts
 async def delete_deployment(
     *, sessions: SessionFactory, actor: Actor, deployment_id: uuid.UUID
 ) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.faults import retry_conflicts
+from tenantflow.db.locking import locked
 from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, UsageCounter, Workflow
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -85,7 +87,7 @@ async def close_running_steps(
 
 
 async def _lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> Execution:
-    statement = select(Execution).where(col(Execution.id) == execution_id).with_for_update()
+    statement = locked(select(Execution).where(col(Execution.id) == execution_id))
     execution = (await session.exec(statement)).first()
     if execution is None:
         raise NotFound(RESOURCE_TYPE)
@@ -122,6 +124,7 @@ async def _replayed(
     return row, execution
 
 
+@retry_conflicts
 async def run_workflow(
     *,
     sessions: SessionFactory,
@@ -181,7 +184,7 @@ async def run_workflow(
 
 async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> Workflow:
     """The workflow, locked (a deletion cannot pass it); deleted or ARCHIVED ones cannot run."""
-    statement = select(Workflow).where(col(Workflow.id) == workflow_id).with_for_update()
+    statement = locked(select(Workflow).where(col(Workflow.id) == workflow_id))
     workflow = (await session.exec(statement)).first()
     if workflow is None:
         raise NotFound("Workflow")
@@ -209,6 +212,7 @@ def _remember_key(
     session.add(row)
 
 
+@retry_conflicts
 async def cancel_execution(
     *, sessions: SessionFactory, actor: Actor, execution_id: uuid.UUID
 ) -> Execution:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.locking import locked
 from tenantflow.db.models import Tenant, TenantDataKey
 from tenantflow.db.session import SessionFactory, TenantScopeError, execute, session_tenant
 from tenantflow.db.types import utcnow
@@ -46,7 +47,7 @@ def _wrapped(row: TenantDataKey) -> WrappedKey:
 async def _load(session: AsyncSession, *, for_update: bool = False) -> TenantDataKey | None:
     statement = select(TenantDataKey)
     if for_update:
-        statement = statement.with_for_update()
+        statement = locked(statement)
     return (await session.exec(statement)).first()
 
 

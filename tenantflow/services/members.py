@@ -22,6 +22,7 @@ from tenantflow.auth.permissions import Permission
 from tenantflow.auth.principal import Principal
 from tenantflow.auth.secrets import hash_token, new_invitation_token
 from tenantflow.db import narrow_paths
+from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import Invitation, Membership, Tenant, User
 from tenantflow.db.narrow_paths import InvitationMatch
 from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
@@ -126,6 +127,7 @@ async def pending_invitations_by_id(
 # -- invitations -----------------------------------------------------------------------------
 
 
+@retry_conflicts
 async def invite_member(
     *, sessions: SessionFactory, actor: Actor, email: str, role: Role
 ) -> IssuedInvitation:
@@ -170,6 +172,7 @@ async def invite_member(
     return IssuedInvitation(invitation, token)
 
 
+@retry_conflicts
 async def revoke_invitation(
     *, sessions: SessionFactory, actor: Actor, invitation_id: uuid.UUID | None
 ) -> uuid.UUID:
@@ -282,6 +285,7 @@ async def _ensure_another_owner(session: AsyncSession, membership: Membership) -
         raise Conflict("A tenant keeps at least one OWNER")
 
 
+@retry_conflicts
 async def update_member_role(
     *, sessions: SessionFactory, actor: Actor, user_id: uuid.UUID | None, role: Role
 ) -> Membership:
@@ -314,6 +318,7 @@ async def update_member_role(
     return membership
 
 
+@retry_conflicts
 async def remove_member(
     *, sessions: SessionFactory, actor: Actor, user_id: uuid.UUID | None
 ) -> uuid.UUID:

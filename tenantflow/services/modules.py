@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import Module, TenantModule
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -53,6 +54,7 @@ async def list_modules(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> lis
     return [_state(module, choices.get(module.key)) for module in catalogue]
 
 
+@retry_conflicts
 async def _set_enabled(
     sessions: SessionFactory, actor: Actor, key: str, *, enable: bool
 ) -> ModuleState:

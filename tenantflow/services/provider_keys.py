@@ -17,6 +17,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.base import new_id
+from tenantflow.db.faults import retry_conflicts
+from tenantflow.db.locking import locked
 from tenantflow.db.models import ProviderKey, Tenant
 from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
 from tenantflow.db.session import SessionFactory
@@ -92,13 +94,14 @@ async def _find(
         raise NotFound(TYPE_NAME)
     statement = select(ProviderKey).where(col(ProviderKey.id) == key_id)
     if for_update:
-        statement = statement.with_for_update()
+        statement = locked(statement)
     row = (await session.exec(statement)).first()
     if row is None:
         raise NotFound(TYPE_NAME)
     return row
 
 
+@retry_conflicts
 async def create_provider_key(
     *,
     sessions: SessionFactory,
@@ -136,6 +139,7 @@ async def create_provider_key(
     return row
 
 
+@retry_conflicts
 async def revoke_provider_key(
     *, sessions: SessionFactory, actor: Actor, key_id: uuid.UUID | None
 ) -> ProviderKey:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.locking import locked
 from tenantflow.db.models import (
     Deployment,
     Invitation,
@@ -103,9 +104,7 @@ async def current_usage(session: AsyncSession, resource: Resource) -> int:
 
 async def lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     """The tenant row, locked until the transaction ends: quota checks and counters serialise."""
-    tenant = (
-        await session.exec(select(Tenant).where(col(Tenant.id) == tenant_id).with_for_update())
-    ).first()
+    tenant = (await session.exec(locked(select(Tenant).where(col(Tenant.id) == tenant_id)))).first()
     if tenant is None:
         raise NotFound("Tenant")
     return tenant

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db import narrow_paths
+from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import ApiKey, Membership, Module, Tenant, TenantModule
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -208,6 +209,7 @@ def _snapshot(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": name, **{f"settings.{key}": value for key, value in shown.items()}}
 
 
+@retry_conflicts
 async def update_tenant(
     *,
     sessions: SessionFactory,

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.faults import retry_conflicts
+from tenantflow.db.locking import locked
 from tenantflow.db.models import Deployment, Execution, Workflow
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
@@ -48,10 +50,8 @@ async def lock_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> Workfl
     Runs, deployments and deletion of one workflow take this lock, so a run cannot slip in
     between a deletion's check and its write.
     """
-    statement = (
-        select(Workflow)
-        .where(col(Workflow.id) == workflow_id, col(Workflow.deleted_at).is_(None))
-        .with_for_update()
+    statement = locked(
+        select(Workflow).where(col(Workflow.id) == workflow_id, col(Workflow.deleted_at).is_(None))
     )
     workflow = (await session.exec(statement)).first()
     if workflow is None:
@@ -103,6 +103,7 @@ def _fingerprint(definition: Any) -> str:
     return "sha256:" + hashlib.sha256(encoded).hexdigest()[:16]
 
 
+@retry_conflicts
 async def create_workflow(
     *,
     sessions: SessionFactory,
@@ -141,6 +142,7 @@ async def create_workflow(
     return workflow
 
 
+@retry_conflicts
 async def update_workflow(
     *,
     sessions: SessionFactory,
@@ -192,6 +194,7 @@ async def update_workflow(
     return workflow
 
 
+@retry_conflicts
 async def delete_workflow(
     *, sessions: SessionFactory, actor: Actor, workflow_id: uuid.UUID
 ) -> None:
@@ -288,6 +291,7 @@ def _check_entry(problems: Problems, entry: object, path: str) -> None:
         problems.definition(entry["definition"], f"{path}.definition")
 
 
+@retry_conflicts
 async def import_workflows(
     *, sessions: SessionFactory, actor: Actor, data: object
 ) -> list[Workflow]:

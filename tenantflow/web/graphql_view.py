@@ -50,6 +50,7 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 _UTF8 = ("utf-8", "utf8")
 # Parse, validation and variable errors: the request itself is wrong.
 BAD_USER_INPUT = "BAD_USER_INPUT"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class GraphQLHTTPError(HTTPException):
@@ -123,6 +124,8 @@ class GraphQLView(GraphQL[ContextT, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson.JSONDecodeError subclasses json.JSONDecodeError, which Strawberry catches.
+        # It refuses unpaired surrogate escapes ("\ud800") too: a 400 before GraphQL runs (RFC
+        # 8259 leaves their meaning open, and no UTF-8 response could carry one back).
         return orjson.loads(data)
 
     @property
@@ -225,7 +228,12 @@ class GraphQLView(GraphQL[ContextT, None]):
     ) -> Response:
         sub_response = await self.get_sub_response(request)
         if context is UNSET:
-            context = await self.get_context(request, response=sub_response)
+            try:
+                context = await self.get_context(request, response=sub_response)
+            except GraphQLError as error:  # refused while reading credentials (an outage)
+                body: GraphQLHTTPResponse = {"errors": [error.formatted]}
+                status = self._error_status([error], media_type)
+                return self._response(body, media_type, status, headers=_retry_after([error]))
         try:
             result = await self.schema.execute(
                 request_data.query,
@@ -248,16 +256,27 @@ class GraphQLView(GraphQL[ContextT, None]):
             raise GraphQLHTTPError(400, "Missing query") from None
 
         response_data = await self.process_result(request, result)
-        if result.errors:
-            self._handle_errors(result.errors, response_data)
+        errors = result.errors or []
+        if errors:
+            self._handle_errors(errors, response_data)
         status = 200
         if _is_request_error(result):
             response_data.pop("data", None)  # GraphQL spec: no data entry for request errors
             _default_code(response_data, BAD_USER_INPUT)
-            status = self._request_error_status(result.errors or [], media_type)
-        return self._response(response_data, media_type, status, sub_response=sub_response)
+            status = self._error_status(errors, media_type)
+        elif _has_code(errors, SERVICE_UNAVAILABLE):
+            # The contract wants 503 when the database failed a field, partial data or not.
+            status = self.request_error_statuses[SERVICE_UNAVAILABLE]
+        return self._response(
+            response_data,
+            media_type,
+            status,
+            sub_response=sub_response,
+            headers=_retry_after(errors),
+        )
 
-    def _request_error_status(self, errors: Sequence[GraphQLError], media_type: str) -> int:
+    def _error_status(self, errors: Sequence[GraphQLError], media_type: str) -> int:
+        """The status of a request refused before execution: by code, else by the spec."""
         for error in errors:
             code = (error.extensions or {}).get("code")
             if isinstance(code, str) and code in self.request_error_statuses:
@@ -382,6 +401,20 @@ def _request_data(params: Mapping[str, object]) -> GraphQLRequestData:
         operation_name=operation_name,
         extensions=extensions,
     )
+
+
+def _has_code(errors: Sequence[GraphQLError], code: str) -> bool:
+    return any((error.extensions or {}).get("code") == code for error in errors)
+
+
+def _retry_after(errors: Sequence[GraphQLError]) -> dict[str, str]:
+    """`Retry-After` from the errors' `retryAfter` extensions (rate limits, outages), if any."""
+    waits = [
+        wait
+        for error in errors
+        if isinstance(wait := (error.extensions or {}).get("retryAfter"), int)
+    ]
+    return {"Retry-After": str(max(waits))} if waits else {}
 
 
 def _default_code(response_data: GraphQLHTTPResponse, code: str) -> None:

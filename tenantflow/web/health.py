@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,10 +24,12 @@ async def readyz(request: Request) -> Response:
     if runtime.shutting_down:
         return JSONResponse({"status": "shutting down"}, status_code=503)
     try:
-        async with runtime.engine.connect() as connection:
-            revision = await connection.run_sync(current_revision)
-    except (SQLAlchemyError, OSError):
-        log.warning("readiness: database unreachable", exc_info=True)
+        # Bounded: a database that does not answer makes this 503, never a hang.
+        async with asyncio.timeout(runtime.settings.database_pool_timeout):
+            async with runtime.engine.connect() as connection:
+                revision = await connection.run_sync(current_revision)
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
+        log.warning("readiness: database unavailable (%s)", type(error).__name__)
         return JSONResponse({"status": "database unavailable"}, status_code=503)
     if revision != head_revision():
         return JSONResponse({"status": "migrations pending"}, status_code=503)

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+
+from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
+from tenantflow.auth.credentials import connection_authorization
 from tenantflow.context import Context
 from tenantflow.dataloaders import DataLoaders
+from tenantflow.db.faults import is_unavailable
 from tenantflow.web.graphql_view import GraphQLView
+
+log = logging.getLogger(__name__)
+
+# RFC 6455's "Try Again Later": the server cannot take the connection now; credentials are fine.
+TRY_AGAIN_LATER = 1013
 
 
 class AuthenticatingGraphQLView(GraphQLView[Context]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """`{"authorization": "Bearer ..."}` in the init payload; anything else closes with 4403."""
-        params = context.connection_params
-        authorization = params.get("authorization") if isinstance(params, dict) else None
-        principal = await context.runtime.credentials.resolve(
-            authorization if isinstance(authorization, str) else None
-        )
+        """`{"authorization": "Bearer ..."}` in the init payload; anything else closes with 4403.
+
+        A database that cannot say closes with 1013 instead: the client should come back.
+        """
+        try:
+            principal = await context.runtime.credentials.resolve(
+                connection_authorization(context.connection_params)
+            )
+        except Exception as error:
+            if not is_unavailable(error) or not isinstance(context.request, WebSocket):
+                raise
+            log.warning("websocket refused: database unavailable (%s)", type(error).__name__)
+            await context.request.close(TRY_AGAIN_LATER, "database unavailable, retry shortly")
+            raise WebSocketDisconnected from error
         if principal is None:
             raise ConnectionRejectionError()
         context.principal = principal

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,25 +16,29 @@ from sqlalchemy.engine import Connection
 from tenantflow.db import migrate
 from tenantflow.db.base import metadata
 from tenantflow.db.engine import create_engine
-from tests.conftest import ADMIN_URL, OWNER_ROLE, _admin_engine, _url_for
+from tenantflow.db.roles import DatabaseRoles
+from tests.pg_deployments import create_deployment, drop_deployment
+
+
+@dataclass(frozen=True)
+class EmptyDatabase:
+    url: str  # the owner's
+    roles: DatabaseRoles | None = None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The owner URL of a database with nothing in it."""
+async def empty_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[EmptyDatabase]:
+    """A database with nothing in it (and, on PostgreSQL, roles of its own)."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        yield EmptyDatabase(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
         return
-    name = f"tf_mig_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
+    database = await create_deployment(migrated=False)
     try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}" OWNER "{OWNER_ROLE}"'))
-        yield _url_for(ADMIN_URL, user=OWNER_ROLE, database=name)
+        yield EmptyDatabase(database.owner_url, database.roles)
     finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await drop_deployment(database)
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -56,14 +60,14 @@ async def _table_names(url: str) -> set[str]:
 # SQLite cannot reflect expression indexes (lower(name)); PostgreSQL compares them.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
-async def test_upgrade_downgrade_upgrade(empty_database: str, postgres_database: object) -> None:
-    # postgres_database: the roles the migrations grant to must exist (created once per run)
-    await asyncio.to_thread(migrate.upgrade, empty_database)
-    assert {"workflows", "audit_logs", "alembic_version"} <= await _table_names(empty_database)
-    await asyncio.to_thread(migrate.downgrade, empty_database, "base")
-    assert await _table_names(empty_database) <= {"alembic_version"}
-    await asyncio.to_thread(migrate.upgrade, empty_database)
-    engine = create_engine(empty_database, pool_size=1)
+async def test_upgrade_downgrade_upgrade(empty_database: EmptyDatabase) -> None:
+    url, roles = empty_database.url, empty_database.roles
+    await asyncio.to_thread(migrate.upgrade, url, roles=roles)
+    assert {"workflows", "audit_logs", "alembic_version"} <= await _table_names(url)
+    await asyncio.to_thread(migrate.downgrade, url, "base", roles=roles)
+    assert await _table_names(url) <= {"alembic_version"}
+    await asyncio.to_thread(migrate.upgrade, url, roles=roles)
+    engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(migrate.current_revision) == migrate.head_revision()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantflow.db.engine import create_engine
-from tests.conftest import PostgresDatabase
+from tests.pg_deployments import PostgresDatabase
 
 
 async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
@@ -22,7 +22,7 @@ async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def runtime(clean_postgres: PostgresDatabase) -> AsyncIterator[AsyncEngine]:
-    """Connected as tf_test_runtime, which holds only tenantflow_app."""
+    """Connected as the runtime role, which holds only `<prefix>_app`."""
     async for engine in _engine(clean_postgres.runtime_url):
         yield engine
 

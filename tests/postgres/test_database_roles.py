@@ -20,8 +20,8 @@ from tenantflow.db.role_check import (
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Role, TenantStatus
-from tests.conftest import ADMIN_URL, PostgresDatabase, _url_for
 from tests.factories import create_tenant
+from tests.pg_deployments import ADMIN_URL, PostgresDatabase, url_for
 
 pytestmark = pytest.mark.postgresql
 
@@ -192,23 +192,28 @@ async def test_purge_removes_a_deleted_tenant_entirely_and_nothing_else(
 # ---------------------------------------------------------------- start-up role check
 
 
-async def test_the_runtime_role_passes_the_start_up_check(runtime: AsyncEngine) -> None:
-    report = await inspect_runtime_role(runtime)
+async def test_the_runtime_role_passes_the_start_up_check(
+    runtime: AsyncEngine, clean_postgres: PostgresDatabase
+) -> None:
+    report = await inspect_runtime_role(runtime, clean_postgres.roles)
     assert report.problems == []
-    await ensure_safe_runtime_role(runtime)
+    await ensure_safe_runtime_role(runtime, clean_postgres.roles)
 
 
-async def test_the_table_owner_is_refused(owner: AsyncEngine) -> None:
-    report = await inspect_runtime_role(owner)
+async def test_the_table_owner_is_refused(
+    owner: AsyncEngine, clean_postgres: PostgresDatabase
+) -> None:
+    report = await inspect_runtime_role(owner, clean_postgres.roles)
     assert any("owns the tables" in problem for problem in report.problems)
-    with pytest.raises(UnsafeDatabaseRoleError, match="GRANT tenantflow_app"):
-        await ensure_safe_runtime_role(owner)
+    app = clean_postgres.roles.app
+    with pytest.raises(UnsafeDatabaseRoleError, match=f"GRANT {app} TO <login role>"):
+        await ensure_safe_runtime_role(owner, clean_postgres.roles)
 
 
 async def test_a_superuser_is_refused(clean_postgres: PostgresDatabase) -> None:
-    engine = create_engine(_url_for(ADMIN_URL, database=clean_postgres.name), pool_size=1)
+    engine = create_engine(url_for(ADMIN_URL, database=clean_postgres.name), pool_size=1)
     try:
-        report = await inspect_runtime_role(engine)
+        report = await inspect_runtime_role(engine, clean_postgres.roles)
     finally:
         await engine.dispose()
     assert any("superuser" in problem for problem in report.problems)
@@ -216,20 +221,18 @@ async def test_a_superuser_is_refused(clean_postgres: PostgresDatabase) -> None:
 
 async def test_a_member_of_the_owner_is_refused(clean_postgres: PostgresDatabase) -> None:
     admin = create_engine(clean_postgres.admin_url, pool_size=1)
-    role = "tf_test_owner_member"
+    role = f"{clean_postgres.roles.prefix}_owner_member"
     try:
         async with admin.begin() as connection:
-            exists = await connection.scalar(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-            )
-            if not exists:
-                await connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-            await connection.execute(text(f"GRANT tf_test_owner TO {role}"))
-        engine = create_engine(_url_for(clean_postgres.runtime_url, user=role), pool_size=1)
+            await connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+            await connection.execute(text(f"GRANT {clean_postgres.owner_role} TO {role}"))
+        engine = create_engine(url_for(clean_postgres.runtime_url, user=role), pool_size=1)
         try:
-            report = await inspect_runtime_role(engine)
+            report = await inspect_runtime_role(engine, clean_postgres.roles)
         finally:
             await engine.dispose()
         assert any("member of their owner" in problem for problem in report.problems)
     finally:
+        async with admin.begin() as connection:
+            await connection.execute(text(f"DROP ROLE IF EXISTS {role}"))
         await admin.dispose()

@@ -6,10 +6,11 @@ Create Date: 2026-11-26
 
 PostgreSQL only; on SQLite this revision does nothing (isolation there is the application's alone).
 
-- `tenantflow_app` (NOLOGIN): the runtime's grants. An operator grants it to a login role.
+Role names come from TENANTFLOW_DATABASE_ROLE_PREFIX (`tenantflow` by default; tenantflow/db/roles.py):
+- `<prefix>_app` (NOLOGIN): the runtime's grants. An operator grants it to a login role.
 - Every tenant-owned table: RLS enabled and FORCED, one policy keyed on the transaction-local
   `app.current_tenant_id` (missing or empty setting = no rows).
-- `tenantflow_system` (NOLOGIN, no BYPASSRLS): owns the narrow paths, small SECURITY DEFINER functions
+- `<prefix>_system` (NOLOGIN, no BYPASSRLS): owns the narrow paths, small SECURITY DEFINER functions
   that cross tenants for one named purpose each and return only what their caller needs. Its policies
   let it see rows of every tenant; no login role is ever granted it.
 - audit_logs: append-only for every role (grants and triggers); the owner-run purge of a deleted
@@ -21,6 +22,8 @@ Roles are cluster-wide and other databases may use them: they are created if abs
 from collections.abc import Sequence
 
 from alembic import op
+
+from tenantflow.db.migrate import migration_roles
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -49,19 +52,20 @@ TENANT_TABLES = [
 MUTABLE_TENANT_TABLES = [t for t in TENANT_TABLES if t != "audit_logs"]
 CURRENT_TENANT = "(SELECT nullif(current_setting('app.current_tenant_id', true), '')::uuid)"
 
+# The migrating role must be a member of the system role to hand functions to it; the migration
+# environment revokes that membership again before it commits (no login role keeps it).
 CREATE_ROLES = """
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tenantflow_app') THEN
-        CREATE ROLE tenantflow_app NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{app}') THEN
+        CREATE ROLE {app} NOLOGIN NOSUPERUSER NOBYPASSRLS;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tenantflow_system') THEN
-        CREATE ROLE tenantflow_system NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{system}') THEN
+        CREATE ROLE {system} NOLOGIN NOSUPERUSER NOBYPASSRLS;
     END IF;
-    -- The migrating role must be able to hand functions to tenantflow_system.
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-       AND NOT pg_has_role(current_user, 'tenantflow_system', 'MEMBER') THEN
-        EXECUTE format('GRANT tenantflow_system TO %I', current_user);
+       AND NOT pg_has_role(current_user, '{system}', 'MEMBER') THEN
+        EXECUTE format('GRANT {system} TO %I', current_user);
     END IF;
 END
 $$;
@@ -185,7 +189,9 @@ def _is_postgresql() -> bool:
 def upgrade() -> None:
     if not _is_postgresql():
         return
-    op.execute(CREATE_ROLES)
+    roles = migration_roles()
+    app, system = roles.app, roles.system
+    op.execute(CREATE_ROLES.format(app=app, system=system))
 
     # Row Level Security on every tenant-owned table, forced so that the owner is filtered too.
     for table in TENANT_TABLES:
@@ -196,27 +202,24 @@ def upgrade() -> None:
             f" USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
         )
         op.execute(
-            f"CREATE POLICY system_paths ON {table} TO tenantflow_system USING (true) WITH CHECK (true)"
+            f"CREATE POLICY system_paths ON {table} TO {system} USING (true) WITH CHECK (true)"
         )
 
     # The runtime: exactly what it needs, nothing it could use to get around the policies.
-    op.execute("GRANT USAGE ON SCHEMA public TO tenantflow_app")
-    op.execute("GRANT SELECT, INSERT, UPDATE ON tenants, users TO tenantflow_app")
-    op.execute("GRANT SELECT ON modules, alembic_version TO tenantflow_app")
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {app}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE ON tenants, users TO {app}")
+    op.execute(f"GRANT SELECT ON modules, alembic_version TO {app}")
     op.execute(
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(MUTABLE_TENANT_TABLES)}"
-        " TO tenantflow_app"
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(MUTABLE_TENANT_TABLES)} TO {app}"
     )
-    op.execute("GRANT SELECT, INSERT ON audit_logs TO tenantflow_app")
+    op.execute(f"GRANT SELECT, INSERT ON audit_logs TO {app}")
 
     # The narrow paths' owner sees every tenant, but only through the functions below.
-    op.execute("GRANT USAGE ON SCHEMA public TO tenantflow_system")
-    op.execute(
-        "GRANT SELECT ON api_keys, refresh_tokens, invitations, memberships TO tenantflow_system"
-    )
-    op.execute("GRANT SELECT, UPDATE ON executions TO tenantflow_system")
-    op.execute("GRANT SELECT, DELETE ON tenants, audit_logs, execution_events TO tenantflow_system")
-    op.execute("GRANT DELETE ON executions TO tenantflow_system")
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {system}")
+    op.execute(f"GRANT SELECT ON api_keys, refresh_tokens, invitations, memberships TO {system}")
+    op.execute(f"GRANT SELECT, UPDATE ON executions TO {system}")
+    op.execute(f"GRANT SELECT, DELETE ON tenants, audit_logs, execution_events TO {system}")
+    op.execute(f"GRANT DELETE ON executions TO {system}")
 
     for signature, returns, body in NARROW_PATHS:
         op.execute(
@@ -230,14 +233,14 @@ def upgrade() -> None:
         "tf_purge_expired(timestamptz, timestamptz)",
     ]
     # A new owner needs CREATE on the schema at the moment of the change, and not after it.
-    op.execute("GRANT CREATE ON SCHEMA public TO tenantflow_system")
+    op.execute(f"GRANT CREATE ON SCHEMA public TO {system}")
     for signature in [*RUNTIME_PATHS, *purge_paths]:
         function = signature.split("(")[0]
-        op.execute(f"ALTER FUNCTION {function} OWNER TO tenantflow_system")
+        op.execute(f"ALTER FUNCTION {function} OWNER TO {system}")
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
-    op.execute("REVOKE CREATE ON SCHEMA public FROM tenantflow_system")
+    op.execute(f"REVOKE CREATE ON SCHEMA public FROM {system}")
     for signature in RUNTIME_PATHS:
-        op.execute(f"GRANT EXECUTE ON FUNCTION {signature.split('(')[0]} TO tenantflow_app")
+        op.execute(f"GRANT EXECUTE ON FUNCTION {signature.split('(')[0]} TO {app}")
 
     op.execute(AUDIT_APPEND_ONLY)
     for trigger in AUDIT_TRIGGERS:
@@ -247,6 +250,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if not _is_postgresql():
         return
+    roles = migration_roles()
     op.execute("DROP TRIGGER IF EXISTS audit_logs_append_only_truncate ON audit_logs")
     op.execute("DROP TRIGGER IF EXISTS audit_logs_append_only_rows ON audit_logs")
     op.execute("DROP FUNCTION IF EXISTS tf_audit_logs_append_only()")
@@ -262,5 +266,5 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
     every_table = ["tenants", "users", "modules", "alembic_version", *TENANT_TABLES]
-    op.execute(f"REVOKE ALL ON {', '.join(every_table)} FROM tenantflow_app, tenantflow_system")
-    op.execute("REVOKE USAGE ON SCHEMA public FROM tenantflow_app, tenantflow_system")
+    op.execute(f"REVOKE ALL ON {', '.join(every_table)} FROM {roles.app}, {roles.system}")
+    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {roles.app}, {roles.system}")
