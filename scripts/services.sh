@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Make sure the local PostgreSQL and Redis answer, starting them if they are down.
+# Make sure the local PostgreSQL and Redis answer, starting them if they are down, and that the
+# tools the tests start on their own ports are installed (pgbouncer, pg_createcluster).
 # Uses the commands this machine's services are started with (see the README's "Services").
 set -euo pipefail
+
+# The isolation tests also run through a pgbouncer of their own (Debian's package).
+if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]]; then
+  echo "pgbouncer: installing"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null; }
+fi
 
 wait_for() {  # wait_for <what> <command...>
   local what=$1; shift

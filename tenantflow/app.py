@@ -19,7 +19,7 @@ from tenantflow.auth.principal import Principal
 from tenantflow.context import Context
 from tenantflow.dataloaders import DataLoaders
 from tenantflow.db.engine import runtime_engine
-from tenantflow.db.faults import is_unavailable
+from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
 from tenantflow.engine.executor import Executor
 from tenantflow.errors import ServiceUnavailable
@@ -64,6 +64,7 @@ async def resolve_credentials(runtime: Runtime, authorization: str | None) -> Pr
         return await runtime.credentials.resolve(authorization)
     except Exception as error:
         if is_unavailable(error):
+            log.warning("database unavailable resolving credentials: %s", describe(error))
             raise ServiceUnavailable() from error
         raise
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.engine import URL
+
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.engine import runtime_engine
-from tenantflow.db.faults import is_unavailable
+from tenantflow.db.faults import describe, is_unavailable, sqlstate
 from tenantflow.db.role_check import UnsafeDatabaseRoleError, ensure_safe_runtime_role
 from tenantflow.secrets.envelope import EncryptionKeyError, MasterKeyring
 from tenantflow.settings import Settings
@@ -28,15 +30,31 @@ async def _check_database(settings: Settings) -> None:
     except UnsafeDatabaseRoleError as error:
         raise StartupRefused(str(error)) from None
     except Exception as error:
-        if not is_unavailable(error):
+        refusal = _connection_refusal(error, settings, engine.url)
+        if refusal is None:
             raise
-        where = engine.url.render_as_string(hide_password=True)
-        raise StartupRefused(
-            f"refusing to start: the database at {where} does not answer"
-            f" ({type(error).__name__}); check TENANTFLOW_DATABASE_URL and that it is up"
-        ) from None
+        raise StartupRefused(f"refusing to start: {refusal}") from None
     finally:
         await engine.dispose()
+
+
+def _connection_refusal(error: Exception, settings: Settings, url: URL) -> str | None:
+    """Why the runtime login could not connect, and the fix; None for other errors."""
+    user, database, app = url.username, url.database, settings.database_roles.app
+    match sqlstate(error):
+        case "42501":  # CONNECT is granted to the app role only
+            return f"role {user} may not connect to database {database}: GRANT {app} TO {user}"
+        case "28000" | "28P01":
+            return f"cannot log in to database {database} as {user}: check TENANTFLOW_DATABASE_URL"
+        case "3D000":
+            return f"database {database} does not exist: check TENANTFLOW_DATABASE_URL"
+    if is_unavailable(error):
+        where = url.render_as_string(hide_password=True)
+        return (
+            f"the database at {where} does not answer ({describe(error)});"
+            " check TENANTFLOW_DATABASE_URL and that it is up"
+        )
+    return None
 
 
 def check_can_serve(settings: Settings) -> None:

@@ -133,7 +133,7 @@ def retry_transient(
                     raise
                 if attempt == BACKGROUND_ATTEMPTS:
                     raise
-                log.info("%s: %s, trying again", function.__qualname__, _describe(error))
+                log.info("%s: %s, trying again", function.__qualname__, describe(error))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311
                 delay *= 2
         raise AssertionError("unreachable")
@@ -141,7 +141,7 @@ def retry_transient(
     return retrying
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
     """A short, safe description of a fault for a log line (no SQL, no parameters)."""
     state = sqlstate(error)
     return f"{type(error).__name__} {state}" if state else type(error).__name__

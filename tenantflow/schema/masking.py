@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from tenantflow.db.faults import is_unavailable
+from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.errors import ErrorCode, ServiceUnavailable, should_mask
 
 log = logging.getLogger("tenantflow.errors")
@@ -22,6 +22,11 @@ log = logging.getLogger("tenantflow.errors")
 
 def _unavailable(error: GraphQLError) -> bool:
     return error.original_error is not None and is_unavailable(error.original_error)
+
+
+def _original(error: GraphQLError) -> BaseException:
+    assert error.original_error is not None  # should_mask: only errors with an original
+    return error.original_error
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -62,7 +67,7 @@ class LoggingSchema(strawberry.Schema):
                     "database unavailable in %s (request %s): %s",
                     where,
                     request_id,
-                    type(error.original_error).__name__,
+                    describe(_original(error)),
                 )
             else:
                 log.error(

@@ -14,7 +14,7 @@ import logging
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenantflow.db.faults import is_unavailable
+from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.errors import (
     UNAVAILABLE_MESSAGE,
     UNAVAILABLE_RETRY_AFTER_SECONDS,
@@ -55,7 +55,7 @@ class FaultBarrierMiddleware:
     async def _answer(error: Exception, send: Send) -> None:
         headers = [(b"content-type", b"application/json; charset=utf-8")]
         if is_unavailable(error):
-            log.warning("database unavailable: %s", type(error).__name__)
+            log.warning("database unavailable: %s", describe(error))
             status, body = 503, error_body(UNAVAILABLE_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE)
             headers.append((b"retry-after", str(UNAVAILABLE_RETRY_AFTER_SECONDS).encode()))
         else:

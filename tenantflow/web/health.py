@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tenantflow.db.faults import describe
 from tenantflow.db.migrate import current_revision, head_revision
 from tenantflow.runtime import Runtime
 
@@ -29,7 +30,7 @@ async def readyz(request: Request) -> Response:
             async with runtime.engine.connect() as connection:
                 revision = await connection.run_sync(current_revision)
     except (SQLAlchemyError, OSError, TimeoutError) as error:
-        log.warning("readiness: database unavailable (%s)", type(error).__name__)
+        log.warning("readiness: database unavailable (%s)", describe(error))
         return JSONResponse({"status": "database unavailable"}, status_code=503)
     if revision != head_revision():
         return JSONResponse({"status": "migrations pending"}, status_code=503)

@@ -32,7 +32,9 @@ class RequestIdMiddleware:
             return
         incoming = dict(scope["headers"]).get(HEADER.encode())
         request_id = choose_request_id(incoming.decode("latin-1") if incoming else None)
-        scope.setdefault("state", {})["request_id"] = request_id
+        # A copy: the lifespan's state dict may be shared by concurrent requests (test clients
+        # hand the same one to every request), and an id set there would leak into the others.
+        scope["state"] = {**scope.get("state", {}), "request_id": request_id}
         token = current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:

@@ -12,7 +12,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from tenantflow.auth.credentials import connection_authorization
 from tenantflow.context import Context
 from tenantflow.dataloaders import DataLoaders
-from tenantflow.db.faults import is_unavailable
+from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.web.graphql_view import GraphQLView
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class AuthenticatingGraphQLView(GraphQLView[Context]):
         except Exception as error:
             if not is_unavailable(error) or not isinstance(context.request, WebSocket):
                 raise
-            log.warning("websocket refused: database unavailable (%s)", type(error).__name__)
+            log.warning("websocket refused: database unavailable (%s)", describe(error))
             await context.request.close(TRY_AGAIN_LATER, "database unavailable, retry shortly")
             raise WebSocketDisconnected from error
         if principal is None:
