@@ -16,8 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from tenantflow.auth.principal import Principal
-from tenantflow.context import Context
-from tenantflow.dataloaders import DataLoaders
+from tenantflow.context import Context, Viewpoint
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
@@ -25,6 +24,7 @@ from tenantflow.engine.executor import Executor
 from tenantflow.errors import ServiceUnavailable
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
+from tenantflow.schema.masking import public_error
 from tenantflow.settings import Settings
 from tenantflow.web.body_limit import BodyLimitMiddleware
 from tenantflow.web.client_address import client_address
@@ -52,9 +52,8 @@ async def get_context(request: Request | WebSocket, response: Response | WebSock
         response=response,
         runtime=runtime,
         request_id=request.state.request_id,
-        principal=principal,
         client_address=client_address(request, runtime.trusted_proxies),
-        loaders=DataLoaders.create(runtime.sessions, principal.tenant_id if principal else None),
+        viewpoint=Viewpoint.of(runtime.sessions, principal) if principal else None,
     )
 
 
@@ -65,7 +64,7 @@ async def resolve_credentials(runtime: Runtime, authorization: str | None) -> Pr
     except Exception as error:
         if is_unavailable(error):
             log.warning("database unavailable resolving credentials: %s", describe(error))
-            raise ServiceUnavailable() from error
+            raise public_error(ServiceUnavailable()) from error
         raise
 
 

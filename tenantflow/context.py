@@ -1,9 +1,14 @@
-"""The typed per-request context every resolver receives."""
+"""The typed per-request context every resolver receives, and who is looking.
+
+A `Viewpoint` is who a request (or a websocket connection) acts as: the principal, its tenant's
+database handle and the loaders of that tenant. The context holds the request's own; objects that
+a sign-in payload returns carry the new session's instead (`logIn { viewer { … } }` shows what the
+new token may see, though the request carried no credentials).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import strawberry
 from starlette.requests import Request
@@ -11,14 +16,26 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from tenantflow.auth.principal import Principal
-from tenantflow.db.session import SessionFactory
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.dataloaders import DataLoaders
+from tenantflow.db.session import SessionFactory, TenantDb
+from tenantflow.errors import ErrorCode, Refusal
 from tenantflow.runtime import Runtime
 from tenantflow.services.actor import Actor
 from tenantflow.settings import Settings
 
-if TYPE_CHECKING:
-    from tenantflow.dataloaders import DataLoaders
+
+@dataclass(frozen=True, slots=True)
+class Viewpoint:
+    """Who is looking: a principal, and the database handle and loaders of its tenant."""
+
+    principal: Principal
+    db: TenantDb
+    loaders: DataLoaders
+
+    @classmethod
+    def of(cls, sessions: SessionFactory, principal: Principal) -> Viewpoint:
+        db = sessions.for_tenant(principal.tenant_id)
+        return cls(principal, db, DataLoaders.create(db))
 
 
 @dataclass
@@ -28,10 +45,9 @@ class Context:
     response: Response | WebSocket
     runtime: Runtime
     request_id: str
-    principal: Principal | None
     client_address: str | None
-    # Created fresh for every request (and websocket connection): never shared across tenants.
-    loaders: DataLoaders = field(repr=False)
+    # None without valid credentials; created fresh for every request and websocket connection.
+    viewpoint: Viewpoint | None = field(default=None, repr=False)
     # The graphql-transport-ws connection_init payload (Strawberry sets it on websockets).
     connection_params: object = None
 
@@ -41,12 +57,29 @@ class Context:
 
     @property
     def sessions(self) -> SessionFactory:
+        """For what comes before a tenant is known (sign-up, login); else use `db`."""
         return self.runtime.sessions
 
+    @property
+    def principal(self) -> Principal | None:
+        return self.viewpoint.principal if self.viewpoint else None
+
+    def require_viewpoint(self) -> Viewpoint:
+        if self.viewpoint is None:
+            raise Refusal("Authentication required", ErrorCode.UNAUTHENTICATED)
+        return self.viewpoint
+
     def require_principal(self) -> Principal:
-        if self.principal is None:
-            raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
-        return self.principal
+        return self.require_viewpoint().principal
+
+    @property
+    def db(self) -> TenantDb:
+        """The request's tenant's database handle (UNAUTHENTICATED without credentials)."""
+        return self.require_viewpoint().db
+
+    @property
+    def loaders(self) -> DataLoaders:
+        return self.require_viewpoint().loaders
 
     @property
     def actor(self) -> Actor:

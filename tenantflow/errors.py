@@ -1,11 +1,16 @@
-"""Errors a client may see as they are; everything else is masked before it leaves the server."""
+"""Refusals: the failures a client is told about, with the contract's `extensions.code`.
+
+Any layer may raise a `Refusal` (a bad cursor in the pagination helper, a throttled login in the
+identity services, missing credentials in the context); the schema layer turns it into the GraphQL
+error the client sees, in one place (`schema/masking.py`). Everything else that escapes a resolver
+is masked. Expected failures of mutations are not refusals but union members
+(`services/errors.py`).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
-
-from graphql import GraphQLError
 
 
 class ErrorCode(StrEnum):
@@ -21,17 +26,18 @@ class ErrorCode(StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
-class PublicError(GraphQLError):
-    """A GraphQL error whose message is meant for the client, with its `extensions.code`."""
+class Refusal(Exception):
+    """A request refused with a message meant for the client, safe to show as it is."""
 
     def __init__(self, message: str, code: ErrorCode, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": code.value, **extensions})
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.extensions: dict[str, Any] = {"code": code.value, **extensions}
 
 
-def should_mask(error: GraphQLError) -> bool:
-    """Mask errors raised by unexpected exceptions; keep GraphQL's own and our public ones."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+def bad_input(message: str) -> Refusal:
+    return Refusal(message, ErrorCode.BAD_USER_INPUT)
 
 
 # What a client is told to wait before retrying when the database cannot serve (Retry-After).
@@ -39,7 +45,7 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = 2
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly"
 
 
-class ServiceUnavailable(PublicError):
+class ServiceUnavailable(Refusal):
     """The database cannot serve now (pool wait, timeouts, outage): HTTP 503 with Retry-After."""
 
     def __init__(self) -> None:

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantflow.auth.credentials import CredentialResolver
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory, TransactionTimeouts
 from tenantflow.events.broker import LocalBroker
 from tenantflow.secrets.envelope import MasterKeyring
+from tenantflow.services.identity.credentials import CredentialResolver
 from tenantflow.settings import Settings
 from tenantflow.web.client_address import Network, parse_proxies
 

@@ -38,8 +38,8 @@ from tenantflow.secrets.envelope import (
     decrypt_secret,
 )
 from tenantflow.services.errors import NotFound
-from tenantflow.services.keys import DataKeyMissingError, open_data_key
-from tenantflow.services.provider_keys import use_provider_key
+from tenantflow.services.operations.data_keys import DataKeyMissingError, open_data_key
+from tenantflow.services.operations.provider_keys import use_provider_key
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.factories import DEFINITION, create_tenant
@@ -120,9 +120,7 @@ async def create_key(gql: GraphQLClient, member: Member, secret: str, name: str 
 async def use(
     sessions: SessionFactory, keys: MasterKeyring, tenant_id: uuid.UUID, key_id: uuid.UUID
 ) -> str:
-    return await use_provider_key(
-        sessions=sessions, keyring=keys, tenant_id=tenant_id, key_id=key_id
-    )
+    return await use_provider_key(db=sessions.for_tenant(tenant_id), keyring=keys, key_id=key_id)
 
 
 async def mark_deleted(sessions: SessionFactory, tenant_id: uuid.UUID, days_ago: int) -> None:

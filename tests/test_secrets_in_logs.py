@@ -21,7 +21,7 @@ from tenantflow.db.session import SessionFactory, execute
 from tenantflow.enums import Plan
 from tenantflow.schema.provider_keys import CreateProviderKeyInput
 from tenantflow.secrets.envelope import KeyUnavailableError, MasterKeyring
-from tenantflow.services.provider_keys import use_provider_key
+from tenantflow.services.operations.provider_keys import use_provider_key
 from tenantflow.settings import Settings
 from tests.api.conftest import Members
 
@@ -97,9 +97,8 @@ async def test_a_provider_secret_never_leaves_the_vault(
     assert over["data"]["createProviderKey"]["__typename"] == "QuotaExceededError"
     keyring = MasterKeyring(settings.master_keys)
     used = await use_provider_key(
-        sessions=sessions,
+        db=sessions.for_tenant(owner.tenant_id),
         keyring=keyring,
-        tenant_id=owner.tenant_id,
         key_id=key_id_of(key["id"]),
         user_id=owner.user_id,
         details={"secret": secret, "executionId": str(uuid.uuid4())},  # a careless caller
@@ -107,9 +106,8 @@ async def test_a_provider_secret_never_leaves_the_vault(
     assert used == secret  # the one place it is handed out
     with pytest.raises(KeyUnavailableError) as failed:
         await use_provider_key(
-            sessions=sessions,
+            db=sessions.for_tenant(owner.tenant_id),
             keyring=MasterKeyring([secrets.token_urlsafe(32)]),
-            tenant_id=owner.tenant_id,
             key_id=key_id_of(key["id"]),
         )
     logging.getLogger("tenantflow.test").exception("a failed use", exc_info=failed.value)

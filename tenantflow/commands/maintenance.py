@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantflow.commands import CommandError
 from tenantflow.db.engine import create_engine
 from tenantflow.secrets.envelope import MasterKeyring
-from tenantflow.services.keys import RewrapReport, rewrap_all
-from tenantflow.services.maintenance import PurgeReport, Retention
-from tenantflow.services.maintenance import purge as purge_data
+from tenantflow.services.operations.data_keys import RewrapReport, rewrap_all
+from tenantflow.services.operations.maintenance import PurgeReport, Retention
+from tenantflow.services.operations.maintenance import purge as purge_data
 from tenantflow.settings import Settings
 
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from tenantflow.db.engine import create_engine
 from tenantflow.db.models import Tenant
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Plan
-from tenantflow.services import tenants
 from tenantflow.services.errors import NotFound
+from tenantflow.services.tenants import lifecycle as tenants
 from tenantflow.settings import Settings
 
 Change = Callable[[SessionFactory], Awaitable[Tenant]]

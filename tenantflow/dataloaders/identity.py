@@ -1,58 +1,43 @@
-"""Loaders of the identity domain (tenants, members, invitations, API keys)."""
+"""Loaders of the identity and tenants domains: the tenant itself, users, members, invitations,
+API keys."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
-from strawberry.dataloader import DataLoader
+from sqlmodel import col, select
 
-from tenantflow.db.models import ApiKey, Invitation, Membership, Tenant
-from tenantflow.db.session import SessionFactory
-from tenantflow.services import api_keys, members, tenants
-
-RowT = TypeVar("RowT")
-Fetch = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, RowT]]]
-
-
-def _by_id(fetch: Fetch[RowT]) -> DataLoader[uuid.UUID, RowT | None]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[RowT | None]:
-        found = await fetch(list(ids))
-        return [found.get(key) for key in ids]
-
-    return DataLoader(load_fn=load)
+from tenantflow.dataloaders.base import TenantLoader, rows_by_id
+from tenantflow.db.models import ApiKey, Invitation, Membership, Tenant, User
+from tenantflow.db.session import TenantDb
+from tenantflow.db.types import utcnow
+from tenantflow.enums import TenantStatus
+from tenantflow.services.tenants.members import pending
 
 
 @dataclass
 class IdentityLoaders:
-    # The request's own tenant only: any other id loads None.
-    tenant: DataLoader[uuid.UUID, Tenant | None]
-    members: DataLoader[uuid.UUID, Membership | None]
-    invitations: DataLoader[uuid.UUID, Invitation | None]
-    api_keys: DataLoader[uuid.UUID, ApiKey | None]
+    # The request's own tenant only (any other id loads None), unless it was deleted.
+    tenant: TenantLoader[uuid.UUID, Tenant | None]
+    # Global rows, shown only while the user is a member of the tenant.
+    users: TenantLoader[uuid.UUID, User | None]
+    members: TenantLoader[uuid.UUID, Membership | None]
+    # Pending invitations only.
+    invitations: TenantLoader[uuid.UUID, Invitation | None]
+    api_keys: TenantLoader[uuid.UUID, ApiKey | None]
 
     @classmethod
-    def create(cls, sessions: SessionFactory, tenant_id: uuid.UUID) -> IdentityLoaders:
-        async def tenant(ids: list[uuid.UUID]) -> dict[uuid.UUID, Tenant]:
-            row = await tenants.get_tenant(sessions=sessions, tenant_id=tenant_id)
-            return {tenant_id: row} if row and tenant_id in ids else {}
-
-        async def member_rows(ids: list[uuid.UUID]) -> dict[uuid.UUID, Membership]:
-            return await members.members_by_id(sessions=sessions, tenant_id=tenant_id, ids=ids)
-
-        async def invitation_rows(ids: list[uuid.UUID]) -> dict[uuid.UUID, Invitation]:
-            return await members.pending_invitations_by_id(
-                sessions=sessions, tenant_id=tenant_id, ids=ids
-            )
-
-        async def api_key_rows(ids: list[uuid.UUID]) -> dict[uuid.UUID, ApiKey]:
-            return await api_keys.api_keys_by_id(sessions=sessions, tenant_id=tenant_id, ids=ids)
-
+    def create(cls, db: TenantDb) -> IdentityLoaders:
+        own_tenant = select(Tenant).where(
+            col(Tenant.id) == db.tenant_id, col(Tenant.status) != TenantStatus.DELETED
+        )
+        # Joined with the tenant's memberships: a former member's user is not shown.
+        members_users = select(User).join(Membership, col(Membership.user_id) == col(User.id))
         return cls(
-            tenant=_by_id(tenant),
-            members=_by_id(member_rows),
-            invitations=_by_id(invitation_rows),
-            api_keys=_by_id(api_key_rows),
+            tenant=rows_by_id(db, Tenant, own_tenant),
+            users=rows_by_id(db, User, members_users),
+            members=rows_by_id(db, Membership),
+            invitations=rows_by_id(db, Invitation, select(Invitation).where(*pending(utcnow()))),
+            api_keys=rows_by_id(db, ApiKey),
         )

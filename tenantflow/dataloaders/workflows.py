@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from strawberry.dataloader import DataLoader
 
+from tenantflow.dataloaders.base import TenantLoader, rows_by_id
 from tenantflow.db.models import Deployment, Execution, ExecutionStep, Workflow
 from tenantflow.db.pagination import Page, PageArgs, SortOrder, encode_cursor, fetch_page
-from tenantflow.db.session import SessionFactory, execute
-from tenantflow.services.workflow_reads import (
+from tenantflow.db.session import TenantDb, execute
+from tenantflow.services.workflows.reads import (
     DEPLOYMENT_ORDER,
     EXECUTION_LIGHT,
     EXECUTION_ORDER,
@@ -68,82 +68,39 @@ class ExecutionPayload:
 @dataclass
 class WorkflowLoaders:
     # Workflows by id, deleted ones included (an execution's workflow stays reachable).
-    workflows: DataLoader[uuid.UUID, Workflow | None]
-    workflow_definitions: DataLoader[uuid.UUID, dict[str, Any] | None]
-    executions: DataLoader[uuid.UUID, Execution | None]
-    execution_payloads: DataLoader[uuid.UUID, ExecutionPayload | None]
+    workflows: TenantLoader[uuid.UUID, Workflow | None]
+    workflow_definitions: TenantLoader[uuid.UUID, dict[str, Any] | None]
+    executions: TenantLoader[uuid.UUID, Execution | None]
+    execution_payloads: TenantLoader[uuid.UUID, ExecutionPayload | None]
     # By workflow id: its newest execution.
-    last_executions: DataLoader[uuid.UUID, Execution | None]
-    execution_pages: DataLoader[ExecutionPageKey, Page[Execution]]
-    execution_counts: DataLoader[tuple[uuid.UUID, ExecutionCriteria], int]
+    last_executions: TenantLoader[uuid.UUID, Execution | None]
+    execution_pages: TenantLoader[ExecutionPageKey, Page[Execution]]
+    execution_counts: TenantLoader[tuple[uuid.UUID, ExecutionCriteria], int]
     # By execution id, in the order they started.
-    steps: DataLoader[uuid.UUID, list[ExecutionStep]]
-    deployments: DataLoader[uuid.UUID, Deployment | None]
-    deployment_pages: DataLoader[DeploymentPageKey, Page[Deployment]]
+    steps: TenantLoader[uuid.UUID, list[ExecutionStep]]
+    deployments: TenantLoader[uuid.UUID, Deployment | None]
+    deployment_pages: TenantLoader[DeploymentPageKey, Page[Deployment]]
     # By workflow id.
-    deployment_counts: DataLoader[uuid.UUID, int]
+    deployment_counts: TenantLoader[uuid.UUID, int]
 
     @classmethod
-    def create(cls, sessions: SessionFactory, tenant_id: uuid.UUID) -> WorkflowLoaders:
-        batch = _Batches(sessions, tenant_id)
+    def create(cls, db: TenantDb) -> WorkflowLoaders:
         return cls(
-            workflows=DataLoader(load_fn=batch(_workflows)),
-            workflow_definitions=DataLoader(load_fn=batch(_workflow_definitions)),
-            executions=DataLoader(load_fn=batch(_executions)),
-            execution_payloads=DataLoader(load_fn=batch(_execution_payloads)),
-            last_executions=DataLoader(load_fn=batch(_last_executions)),
-            execution_pages=DataLoader(load_fn=batch(_execution_pages)),
-            execution_counts=DataLoader(load_fn=batch(_execution_counts)),
-            steps=DataLoader(load_fn=batch(_steps)),
-            deployments=DataLoader(load_fn=batch(_deployments)),
-            deployment_pages=DataLoader(load_fn=batch(_deployment_pages)),
-            deployment_counts=DataLoader(load_fn=batch(_deployment_counts)),
+            workflows=rows_by_id(db, Workflow, select(Workflow).options(*WORKFLOW_LIGHT)),
+            workflow_definitions=TenantLoader(db, _workflow_definitions),
+            executions=rows_by_id(db, Execution, select(Execution).options(*EXECUTION_LIGHT)),
+            execution_payloads=TenantLoader(db, _execution_payloads),
+            last_executions=TenantLoader(db, _last_executions),
+            execution_pages=TenantLoader(db, _execution_pages),
+            execution_counts=TenantLoader(db, _execution_counts),
+            steps=TenantLoader(db, _steps),
+            deployments=rows_by_id(db, Deployment),
+            deployment_pages=TenantLoader(db, _deployment_pages),
+            deployment_counts=TenantLoader(db, _deployment_counts),
         )
 
 
-BatchFn = Callable[[AsyncSession, list[K]], Awaitable[Sequence[V | BaseException]]]
-
-
-class _Batches:
-    """Runs each batch in a short reading transaction of its own, in the request's tenant
-    (sibling resolvers run concurrently and must not share a session)."""
-
-    def __init__(self, sessions: SessionFactory, tenant_id: uuid.UUID) -> None:
-        self.sessions = sessions
-        self.tenant_id = tenant_id
-
-    def __call__(
-        self, load: BatchFn[K, V]
-    ) -> Callable[[list[K]], Awaitable[Sequence[V | BaseException]]]:
-        async def run(keys: list[K]) -> Sequence[V | BaseException]:
-            async with self.sessions.tenant_reader(self.tenant_id) as session:
-                return await load(session, keys)
-
-        return run
-
-
-# ---------------------------------------------------------------- rows by id
-
-
-async def _by_id(
-    session: AsyncSession, statement: sa.Select[Any], ids: list[uuid.UUID]
-) -> list[Any]:
-    found = {row.id: row for row in (await execute(session, statement)).scalars().all()}
-    return [found.get(key) for key in ids]
-
-
-async def _workflows(session: AsyncSession, ids: list[uuid.UUID]) -> list[Workflow | None]:
-    statement = select(Workflow).options(*WORKFLOW_LIGHT).where(col(Workflow.id).in_(ids))
-    return await _by_id(session, statement, ids)
-
-
-async def _executions(session: AsyncSession, ids: list[uuid.UUID]) -> list[Execution | None]:
-    statement = select(Execution).options(*EXECUTION_LIGHT).where(col(Execution.id).in_(ids))
-    return await _by_id(session, statement, ids)
-
-
-async def _deployments(session: AsyncSession, ids: list[uuid.UUID]) -> list[Deployment | None]:
-    return await _by_id(session, select(Deployment).where(col(Deployment.id).in_(ids)), ids)
+# ---------------------------------------------------------------- columns by id
 
 
 async def _workflow_definitions(
@@ -383,3 +340,37 @@ async def _execution_counts(
 async def _deployment_counts(session: AsyncSession, workflow_ids: list[uuid.UUID]) -> list[int]:
     found = await _counts(session, _DEPLOYMENTS.parent, (), workflow_ids)
     return [found.get(key, 0) for key in workflow_ids]
+
+
+# ---------------------------------------------------------------- children as page sources
+
+
+@dataclass(frozen=True)
+class WorkflowExecutions:
+    """One workflow's executions (a `PageSource`): pages of many workflows load together."""
+
+    loaders: WorkflowLoaders
+    workflow_id: uuid.UUID
+    criteria: ExecutionCriteria
+
+    async def page(self, args: PageArgs) -> Page[Execution]:
+        return await self.loaders.execution_pages.load(
+            ExecutionPageKey(self.workflow_id, args, self.criteria)
+        )
+
+    async def count(self) -> int:
+        return await self.loaders.execution_counts.load((self.workflow_id, self.criteria))
+
+
+@dataclass(frozen=True)
+class WorkflowDeployments:
+    """One workflow's deployments (a `PageSource`): pages of many workflows load together."""
+
+    loaders: WorkflowLoaders
+    workflow_id: uuid.UUID
+
+    async def page(self, args: PageArgs) -> Page[Deployment]:
+        return await self.loaders.deployment_pages.load(DeploymentPageKey(self.workflow_id, args))
+
+    async def count(self) -> int:
+        return await self.loaders.deployment_counts.load(self.workflow_id)

@@ -24,14 +24,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.session import execute
 from tenantflow.db.types import UTCDateTime
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.errors import ErrorCode, Refusal
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 RowT = TypeVar("RowT")
 
 
-class PaginationError(PublicError):
+class PaginationError(Refusal):
     def __init__(self, message: str) -> None:
         super().__init__(message, ErrorCode.BAD_USER_INPUT)
 
@@ -95,6 +95,20 @@ class SortOrder:
             [self.name, self.descending, [repr(f) for f in filters]], sort_keys=True, default=str
         )
         return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a connection pages through: a filtered select (no order, no limit), its order, and
+    the cursor scope of that order and filter (a cursor of another listing is refused)."""
+
+    statement: sa.Select[Any]
+    order: SortOrder
+    scope: str
+
+    @classmethod
+    def of(cls, statement: sa.Select[Any], order: SortOrder, *filters: object) -> Listing:
+        return cls(statement, order, order.scope(*filters))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -78,9 +78,17 @@ class TenantScopeError(RuntimeError):
     """Code tried to touch tenant-owned rows without, or outside, its tenant."""
 
 
-def session_tenant(session: Session) -> uuid.UUID | None:
+def session_tenant(session: Session | AsyncSession) -> uuid.UUID | None:
     value = session.info.get(TENANT_KEY)
     return value if isinstance(value, uuid.UUID) else None
+
+
+def require_tenant(session: Session | AsyncSession) -> uuid.UUID:
+    """The tenant of a scoped session; TenantScopeError for an unscoped one."""
+    tenant_id = session_tenant(session)
+    if tenant_id is None:
+        raise TenantScopeError("this needs a tenant-scoped session")
+    return tenant_id
 
 
 def _touches_tenant_owned(state: ORMExecuteState) -> bool:
@@ -216,6 +224,10 @@ class SessionFactory:
             autoflush=False,
         )
 
+    def for_tenant(self, tenant_id: uuid.UUID) -> TenantDb:
+        """The handle services take: every transaction it opens is in `tenant_id`."""
+        return TenantDb(self, tenant_id)
+
     def scoped(self, tenant_id: uuid.UUID, *, writes: bool = True) -> AsyncSession:
         """A session confined to one tenant; the caller manages its transaction."""
         session = self._session(writes)
@@ -253,3 +265,23 @@ class SessionFactory:
     async def global_reader(self) -> AsyncIterator[AsyncSession]:
         async with self.unscoped(writes=False) as session, session.begin():
             yield session
+
+
+@dataclass(frozen=True, slots=True)
+class TenantDb:
+    """One tenant's handle on the database: every transaction it opens is in its tenant.
+
+    Services take this rather than a session factory and a tenant id, so that no call site can
+    pair them wrongly; the tenant of every row they write comes from the session it opened.
+    """
+
+    sessions: SessionFactory
+    tenant_id: uuid.UUID
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """One writing transaction: committed on success, rolled back on error."""
+        return self.sessions.tenant_transaction(self.tenant_id)
+
+    def reader(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """One reading transaction."""
+        return self.sessions.tenant_reader(self.tenant_id)

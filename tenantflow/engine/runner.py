@@ -36,8 +36,8 @@ from tenantflow.engine.definition import check_json_size, predecessors, sinks, t
 from tenantflow.engine.lease import Interruption, Lease, hand_back, lock_if_owned, release
 from tenantflow.engine.node_types import NODE_TYPES, NodeFailure
 from tenantflow.enums import ExecutionStatus, TenantStatus
-from tenantflow.services.events import record_execution_event
-from tenantflow.services.executions import change_status, close_running_steps
+from tenantflow.events.record import record_execution_event
+from tenantflow.services.workflows.executions import change_status, close_running_steps
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def merge_outputs(values: Iterable[Any]) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class RunPlan:
     """What a run needs from the execution row, read once when it starts."""
 
     nodes: Mapping[str, Mapping[str, Any]]
@@ -140,7 +140,7 @@ class ExecutionRun:
         return result
 
     @retry_transient
-    async def _begin(self) -> Plan | None:
+    async def _begin(self) -> RunPlan | None:
         async with self._sessions.tenant_transaction(self._lease.tenant_id) as session:
             execution = await lock_if_owned(session, self._lease)
             if execution is None:
@@ -166,7 +166,7 @@ class ExecutionRun:
             )
             done = {step.node_id: step.output for step in (await session.exec(statement)).all()}
             definition = execution.definition
-            return Plan(
+            return RunPlan(
                 nodes={node["id"]: node for node in definition["nodes"]},
                 order=topological_order(definition),
                 predecessors=predecessors(definition),

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from tenantflow.db.faults import is_unavailable
 from tenantflow.db.models import EventSequence, ExecutionEvent
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.session import TenantDb
 from tenantflow.events.broker import LocalBroker
 
 # Events committed by other processes are found within this many seconds.
@@ -35,16 +35,16 @@ class CursorUnknown(Exception):
     """The cursor points past the end of the stream: not one this server handed out."""
 
 
-async def stream_position(sessions: SessionFactory, tenant_id: uuid.UUID) -> int:
+async def stream_position(db: TenantDb) -> int:
     """The position of the tenant's latest event (0 before the first)."""
-    async with sessions.tenant_reader(tenant_id) as session:
+    async with db.reader() as session:
         last = (await session.exec(select(EventSequence.last_seq))).first()
     return int(last or 0)
 
 
-async def check_resumable(sessions: SessionFactory, tenant_id: uuid.UUID, after: int) -> None:
+async def check_resumable(db: TenantDb, after: int) -> None:
     """Raise unless every event after position `after` is still retained."""
-    async with sessions.tenant_reader(tenant_id) as session:
+    async with db.reader() as session:
         last = (await session.exec(select(EventSequence.last_seq))).first() or 0
         oldest = (await session.exec(select(sa.func.min(ExecutionEvent.seq)))).first()
     if after > last:
@@ -54,9 +54,7 @@ async def check_resumable(sessions: SessionFactory, tenant_id: uuid.UUID, after:
         raise CursorExpired()
 
 
-async def read_after(
-    sessions: SessionFactory, tenant_id: uuid.UUID, after: int, where: EventFilter
-) -> list[ExecutionEvent]:
+async def read_after(db: TenantDb, after: int, where: EventFilter) -> list[ExecutionEvent]:
     statement = (
         select(ExecutionEvent)
         .where(col(ExecutionEvent.seq) > after)
@@ -67,14 +65,13 @@ async def read_after(
         statement = statement.where(col(ExecutionEvent.execution_id) == where.execution_id)
     if where.workflow_id is not None:
         statement = statement.where(col(ExecutionEvent.workflow_id) == where.workflow_id)
-    async with sessions.tenant_reader(tenant_id) as session:
+    async with db.reader() as session:
         return list((await session.exec(statement)).all())
 
 
 async def follow(
-    sessions: SessionFactory,
+    db: TenantDb,
     broker: LocalBroker,
-    tenant_id: uuid.UUID,
     after: int,
     where: EventFilter,
     *,
@@ -88,12 +85,12 @@ async def follow(
     (it reads on from its position once the database is back). Ends when `still_allowed` says the
     subscriber lost access.
     """
-    async with broker.listen(tenant_id) as wakeups:
+    async with broker.listen(db.tenant_id) as wakeups:
         position = after
         pause = poll_seconds
         while True:
             try:
-                events = await read_after(sessions, tenant_id, position, where)
+                events = await read_after(db, position, where)
             except Exception as error:
                 if not is_unavailable(error):
                     raise

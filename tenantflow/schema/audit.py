@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from functools import partial
+from datetime import datetime
 from typing import cast
 
 import strawberry
@@ -13,15 +12,13 @@ from strawberry.scalars import JSON
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.db import models
-from tenantflow.db.pagination import Page
-from tenantflow.errors import ErrorCode, PublicError
-from tenantflow.schema.arguments import given, page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.schema.arguments import aware, given, page_args
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.guards import requires
-from tenantflow.schema.ids import parse_global_id, to_global_id
+from tenantflow.schema.ids import parse_global_id, to_global_id, typed_key
 from tenantflow.schema.node import Node, register_node
 from tenantflow.schema.users import User, load_user
-from tenantflow.services import audit_logs as service
+from tenantflow.services.operations import audit_logs as service
 
 TYPE_NAME = "AuditLog"
 # Principals an audit row can name as its actor, by the type of the actorId given.
@@ -99,25 +96,14 @@ class AuditLogFilter:
     created_before: datetime | None = strawberry.UNSET
 
 
-def _instant(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise PublicError(
-            f"filter.{field} needs an explicit UTC offset, e.g. 2026-11-26T10:00:00+00:00",
-            ErrorCode.BAD_USER_INPUT,
-        )
-    return value.astimezone(UTC)
-
-
 def to_audit_filter(wanted: AuditLogFilter | None) -> service.AuditFilter:
     """The service's filter for the GraphQL one. Ids that are malformed, of a type that cannot
     match, or of another tenant are not errors: like every id that names nothing, they match no
     row (the contract treats them all as ids that do not exist)."""
     if wanted is None:
         return service.AuditFilter()
-    created_after = _instant(given(wanted.created_after), "createdAfter")
-    created_before = _instant(given(wanted.created_before), "createdBefore")
+    created_after = aware(wanted.created_after, "filter.createdAfter")
+    created_before = aware(wanted.created_before, "filter.createdBefore")
     resource_id, actor_id = given(wanted.resource_id), given(wanted.actor_id)
     matches_nothing = False
     resource: tuple[str, str] | None = None
@@ -130,7 +116,7 @@ def to_audit_filter(wanted: AuditLogFilter | None) -> service.AuditFilter:
     actor_user_id: uuid.UUID | None = None
     actor_api_key_id: uuid.UUID | None = None
     if actor_id is not None:
-        actor = _actor_key(actor_id)
+        actor = typed_key(actor_id, _ACTOR_TYPES)
         if actor is None:
             matches_nothing = True
         elif actor[0] == "User":
@@ -147,16 +133,6 @@ def to_audit_filter(wanted: AuditLogFilter | None) -> service.AuditFilter:
         created_before=created_before,
         matches_nothing=matches_nothing,
     )
-
-
-def _actor_key(global_id: str) -> tuple[str, uuid.UUID] | None:
-    parsed = parse_global_id(global_id)
-    if parsed is None or parsed[0] not in _ACTOR_TYPES:
-        return None
-    try:
-        return parsed[0], uuid.UUID(parsed[1])
-    except ValueError:
-        return None
 
 
 @strawberry.type
@@ -178,22 +154,11 @@ class AuditQuery:
         before: str | None = strawberry.UNSET,
         filter: AuditLogFilter | None = strawberry.UNSET,
     ) -> Connection[AuditLog] | None:
-        args = page_args(first, after, last, before)
-        audit_filter = to_audit_filter(given(filter))
-        tenant_id = info.context.require_principal().tenant_id
-        sessions = info.context.sessions
-        page = await service.audit_log_page(
-            sessions=sessions, tenant_id=tenant_id, audit_filter=audit_filter, args=args
-        )
-        return Connection.of(
-            [AuditLog.from_row(row) for row in page.rows],
-            cast("Page[object]", page),
-            partial(
-                service.count_audit_logs,
-                sessions=sessions,
-                tenant_id=tenant_id,
-                audit_filter=audit_filter,
-            ),
+        listing = service.audit_logs_listing(to_audit_filter(given(filter)))
+        return await connection(
+            Listed(info.context.db, listing),
+            page_args(first, after, last, before),
+            AuditLog.from_row,
         )
 
 

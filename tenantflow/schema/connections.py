@@ -1,15 +1,24 @@
-"""Relay connection types: `<Type>Connection` and `<Type>Edge` for every paginated node type."""
+"""Relay connections: `<Type>Connection` and `<Type>Edge` for every paginated node type, and the
+one function that answers every connection field.
+
+A connection field names what it lists (a `PageSource`: a root `Listing` of the tenant, or the
+children of one parent, which the loaders page for many parents at once) and how a row becomes a
+node; `connection()` does the paging, cursors, `pageInfo`, and a total counted only when selected.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
-from tenantflow.db.pagination import Page
+from tenantflow.db.pagination import Listing, Page, PageArgs, count_rows, fetch_page
+from tenantflow.db.session import TenantDb
 
 NodeT = TypeVar("NodeT")
+RowT = TypeVar("RowT")
 
 
 @strawberry.type
@@ -53,3 +62,38 @@ class Connection(Generic[NodeT]):
             ),
             count=count,
         )
+
+
+class PageSource(Protocol[RowT]):
+    """Where a connection's rows come from."""
+
+    async def page(self, args: PageArgs) -> Page[RowT]: ...
+
+    async def count(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Listed(Generic[RowT]):
+    """A root list of the tenant: one keyset page per request, in a reading transaction."""
+
+    db: TenantDb
+    listing: Listing
+
+    async def page(self, args: PageArgs) -> Page[RowT]:
+        async with self.db.reader() as session:
+            page: Page[RowT] = await fetch_page(
+                session, self.listing.statement, self.listing.order, args, self.listing.scope
+            )
+            return page
+
+    async def count(self) -> int:
+        async with self.db.reader() as session:
+            return await count_rows(session, self.listing.statement)
+
+
+async def connection(
+    source: PageSource[RowT], args: PageArgs, node: Callable[[RowT], NodeT]
+) -> Connection[NodeT]:
+    """The connection of one page of `source`, each row shown as `node(row)`."""
+    page = await source.page(args)
+    return Connection.of([node(row) for row in page.rows], page, source.count)

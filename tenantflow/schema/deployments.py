@@ -10,12 +10,10 @@ import strawberry
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
-from tenantflow.dataloaders.workflows import DeploymentPageKey
 from tenantflow.db import models
-from tenantflow.db.pagination import PageArgs
 from tenantflow.enums import DeploymentStatus, Environment
-from tenantflow.schema.arguments import given, page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.schema.arguments import filter_id, given, page_args, patch, search_text, statuses
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
 from tenantflow.schema.errors import (
     InvalidTransitionError,
@@ -26,19 +24,11 @@ from tenantflow.schema.errors import (
     ValidationError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.schema.ids import to_global_id
+from tenantflow.schema.ids import require_key, to_global_id
 from tenantflow.schema.node import Node, register_node
-from tenantflow.schema.workflows import (
-    Workflow,
-    filter_id,
-    load_any_workflow,
-    patch,
-    require_id,
-    search_text,
-    statuses,
-)
-from tenantflow.services import deployments as service
-from tenantflow.services import workflow_reads as reads
+from tenantflow.schema.workflows import Workflow, load_any_workflow
+from tenantflow.services.workflows import deployments as service
+from tenantflow.services.workflows import reads
 
 
 @strawberry.type
@@ -81,19 +71,6 @@ async def load_deployment(info: Info, deployment_id: uuid.UUID) -> Deployment | 
 
 
 register_node("Deployment", Permission.DEPLOYMENT_READ, load_deployment)
-
-
-async def workflow_deployments(
-    info: Info, workflow_id: uuid.UUID, args: PageArgs
-) -> Connection[Deployment]:
-    """Workflow.deployments: pages of many workflows are loaded together."""
-    loaders = info.context.loaders.workflows
-    page = await loaders.deployment_pages.load(DeploymentPageKey(workflow_id, args))
-
-    async def count() -> int:
-        return await loaders.deployment_counts.load(workflow_id)
-
-    return Connection.of([Deployment.from_row(row) for row in page.rows], page, count)
 
 
 @strawberry.input
@@ -166,19 +143,12 @@ class DeploymentQuery:
         before: str | None = strawberry.UNSET,
         filter: DeploymentFilter | None = strawberry.UNSET,
     ) -> Connection[Deployment]:
-        args = page_args(first, after, last, before)
-        criteria = (given(filter) or DeploymentFilter()).criteria()
-        sessions, tenant_id = info.context.sessions, info.context.actor.tenant_id
-        page = await reads.deployment_page(
-            sessions=sessions, tenant_id=tenant_id, criteria=criteria, args=args
+        listing = reads.deployments_listing((given(filter) or DeploymentFilter()).criteria())
+        return await connection(
+            Listed(info.context.db, listing),
+            page_args(first, after, last, before),
+            Deployment.from_row,
         )
-
-        async def count() -> int:
-            return await reads.count_deployments(
-                sessions=sessions, tenant_id=tenant_id, criteria=criteria
-            )
-
-        return Connection.of([Deployment.from_row(row) for row in page.rows], page, count)
 
 
 @strawberry.type
@@ -187,9 +157,9 @@ class DeploymentMutation:
     @mutation_guard(Permission.DEPLOYMENT_WRITE)
     async def create_deployment(self, info: Info, input: CreateDeploymentInput) -> DeploymentResult:
         row = await service.create_deployment(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            workflow_id=require_id(input.workflow_id, "Workflow"),
+            workflow_id=require_key(input.workflow_id, "Workflow"),
             name=input.name,
             environment=input.environment,
         )
@@ -199,9 +169,9 @@ class DeploymentMutation:
     @mutation_guard(Permission.DEPLOYMENT_WRITE)
     async def update_deployment(self, info: Info, input: UpdateDeploymentInput) -> DeploymentResult:
         row = await service.update_deployment(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            deployment_id=require_id(input.id, "Deployment"),
+            deployment_id=require_key(input.id, "Deployment"),
             status=patch(input.status),
             url=patch(input.url),
             name=patch(input.name),
@@ -212,8 +182,8 @@ class DeploymentMutation:
     @mutation_guard(Permission.DEPLOYMENT_WRITE)
     async def delete_deployment(self, info: Info, id: strawberry.ID) -> DeleteResult:
         await service.delete_deployment(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            deployment_id=require_id(id, "Deployment"),
+            deployment_id=require_key(id, "Deployment"),
         )
         return DeletedPayload(id=id)

@@ -11,12 +11,12 @@ from strawberry.scalars import JSON
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
-from tenantflow.dataloaders.workflows import ExecutionPageKey
 from tenantflow.db import models
-from tenantflow.db.pagination import PageArgs
+from tenantflow.db.rows import is_loaded
 from tenantflow.enums import ExecutionStatus
-from tenantflow.schema.arguments import given, page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.events.record import encode_event_cursor
+from tenantflow.schema.arguments import aware, filter_id, given, page_args, statuses
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.errors import (
     InvalidTransitionError,
     NotFoundError,
@@ -26,21 +26,12 @@ from tenantflow.schema.errors import (
     ValidationError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.ids import require_key, to_global_id, uuid_of
 from tenantflow.schema.node import Node, register_node
 from tenantflow.schema.users import User, load_user
-from tenantflow.schema.workflows import (
-    Workflow,
-    aware,
-    filter_id,
-    is_loaded,
-    load_any_workflow,
-    require_id,
-    statuses,
-)
-from tenantflow.services import executions as service
-from tenantflow.services import workflow_reads as reads
-from tenantflow.services.events import encode_event_cursor
+from tenantflow.schema.workflows import Workflow, load_any_workflow
+from tenantflow.services.workflows import executions as service
+from tenantflow.services.workflows import reads
 
 
 @strawberry.type
@@ -204,22 +195,8 @@ class ExecutionFilter:
         )
 
 
-def _criteria(execution_filter: ExecutionFilter | None) -> reads.ExecutionCriteria:
+def execution_criteria(execution_filter: ExecutionFilter | None) -> reads.ExecutionCriteria:
     return (execution_filter or ExecutionFilter()).criteria()
-
-
-async def workflow_executions(
-    info: Info, workflow_id: uuid.UUID, args: PageArgs, execution_filter: ExecutionFilter | None
-) -> Connection[Execution]:
-    """Workflow.executions: pages of many workflows are loaded together."""
-    loaders = info.context.loaders.workflows
-    criteria = _criteria(execution_filter)
-    page = await loaders.execution_pages.load(ExecutionPageKey(workflow_id, args, criteria))
-
-    async def count() -> int:
-        return await loaders.execution_counts.load((workflow_id, criteria))
-
-    return Connection.of([Execution.from_row(row) for row in page.rows], page, count)
 
 
 # ---------------------------------------------------------------- inputs and payloads
@@ -274,19 +251,12 @@ class ExecutionQuery:
         before: str | None = strawberry.UNSET,
         filter: ExecutionFilter | None = strawberry.UNSET,
     ) -> Connection[Execution]:
-        args = page_args(first, after, last, before)
-        criteria = _criteria(given(filter))
-        sessions, tenant_id = info.context.sessions, info.context.actor.tenant_id
-        page = await reads.execution_page(
-            sessions=sessions, tenant_id=tenant_id, criteria=criteria, args=args
+        listing = reads.executions_listing(execution_criteria(given(filter)))
+        return await connection(
+            Listed(info.context.db, listing),
+            page_args(first, after, last, before),
+            Execution.from_row,
         )
-
-        async def count() -> int:
-            return await reads.count_executions(
-                sessions=sessions, tenant_id=tenant_id, criteria=criteria
-            )
-
-        return Connection.of([Execution.from_row(row) for row in page.rows], page, count)
 
     @strawberry.field(permission_classes=[requires(Permission.EXECUTION_READ)])
     async def execution(self, info: Info, id: strawberry.ID) -> Execution | None:
@@ -300,9 +270,9 @@ class ExecutionMutation:
     @mutation_guard(Permission.EXECUTION_RUN)
     async def run_workflow(self, info: Info, input: RunWorkflowInput) -> ExecutionResult:
         row = await service.run_workflow(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            workflow_id=require_id(input.workflow_id, "Workflow"),
+            workflow_id=require_key(input.workflow_id, "Workflow"),
             run_input=given(input.input),
             idempotency_key=given(input.idempotency_key),
         )
@@ -312,8 +282,8 @@ class ExecutionMutation:
     @mutation_guard(Permission.EXECUTION_RUN)
     async def cancel_execution(self, info: Info, id: strawberry.ID) -> ExecutionResult:
         row = await service.cancel_execution(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            execution_id=require_id(id, "Execution"),
+            execution_id=require_key(id, "Execution"),
         )
         return ExecutionPayload(execution=Execution.from_row(row))

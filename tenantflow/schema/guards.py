@@ -18,7 +18,7 @@ from strawberry.permission import BasePermission
 from tenantflow.auth.permissions import Permission
 from tenantflow.auth.principal import Principal
 from tenantflow.context import Info
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.errors import ErrorCode, Refusal
 from tenantflow.schema.errors import ErrorType, error_payload
 from tenantflow.services.errors import DomainError, PermissionDenied, TenantSuspended
 
@@ -57,7 +57,7 @@ def requires(permission: Permission) -> type[BasePermission]:
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
             principal = _principal_of(source, info)
             if principal is None:
-                raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
+                raise Refusal("Authentication required", ErrorCode.UNAUTHENTICATED)
             return principal.can(permission)
 
     Requires.__name__ = Requires.__qualname__ = f"Requires_{permission.name}"

@@ -10,12 +10,11 @@ import strawberry
 
 from tenantflow.auth.permissions import Permission, sorted_permissions
 from tenantflow.auth.throttle import LoginThrottle
-from tenantflow.context import Info
-from tenantflow.dataloaders import DataLoaders
+from tenantflow.context import Info, Viewpoint
 from tenantflow.db import models
 from tenantflow.enums import Plan, Role
 from tenantflow.schema.arguments import given, page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.errors import (
     ConflictError,
     InvalidCredentialsError,
@@ -25,14 +24,15 @@ from tenantflow.schema.errors import (
     ValidationError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.ids import require_key, to_global_id
 from tenantflow.schema.node import Node, register_node
-from tenantflow.schema.tenants import Tenant, ViewScope, active_tenant
+from tenantflow.schema.tenants import Tenant, active_tenant
 from tenantflow.schema.users import User
-from tenantflow.services import api_keys, auth, sign_up, tenants
-from tenantflow.services.origin import Origin
-from tenantflow.services.sessions import SessionIssuer
-from tenantflow.services.sign_in import SignedIn
+from tenantflow.services.identity import api_keys, auth, sign_up
+from tenantflow.services.identity.origin import Origin
+from tenantflow.services.identity.refresh_sessions import SessionIssuer
+from tenantflow.services.identity.sign_in import SignedIn
+from tenantflow.services.tenants import lifecycle as tenants
 
 # -- object types ----------------------------------------------------------------------------
 
@@ -81,39 +81,39 @@ class Membership:
 @strawberry.type
 class Viewer:
     role: Role
-    scope: strawberry.Private[ViewScope]
+    viewpoint: strawberry.Private[Viewpoint]
 
     @classmethod
-    def of(cls, scope: ViewScope) -> Viewer:
-        return cls(role=scope.principal.role, scope=scope)
+    def of(cls, viewpoint: Viewpoint) -> Viewer:
+        return cls(role=viewpoint.principal.role, viewpoint=viewpoint)
 
     @strawberry.field(description="null when the credentials are an API key.")
     async def user(self) -> User | None:
-        user_id = self.scope.principal.user_id
-        row = await self.scope.loaders.users.load(user_id) if user_id else None
+        user_id = self.viewpoint.principal.user_id
+        row = await self.viewpoint.loaders.identity.users.load(user_id) if user_id else None
         return User.from_row(row) if row else None
 
     @strawberry.field(description="The API key in use, when the credentials are one.")
     async def api_key(self) -> ApiKey | None:
-        key_id = self.scope.principal.api_key_id
-        row = await self.scope.loaders.identity.api_keys.load(key_id) if key_id else None
+        key_id = self.viewpoint.principal.api_key_id
+        row = await self.viewpoint.loaders.identity.api_keys.load(key_id) if key_id else None
         return ApiKey.from_row(row) if row else None
 
     @strawberry.field(description="The tenant this token is scoped to.")
     async def tenant(self) -> Tenant:
-        return await active_tenant(self.scope)
+        return await active_tenant(self.viewpoint)
 
     @strawberry.field(
         description="Permission strings of the viewer in the active tenant, e.g. workflow:write."
     )
     def permissions(self) -> list[str]:
-        return sorted_permissions(self.scope.principal.role)
+        return sorted_permissions(self.viewpoint.principal.role)
 
     @strawberry.field(description="The viewer's tenants; an API key's is its own, with its role.")
     async def memberships(self, info: Info) -> list[Membership]:
-        principal = self.scope.principal
+        principal = self.viewpoint.principal
         if principal.user_id is None:
-            tenant = await active_tenant(self.scope)
+            tenant = await active_tenant(self.viewpoint)
             own = Membership(
                 tenant_id=tenant.id,
                 tenant_name=tenant.name,
@@ -145,13 +145,11 @@ class AuthPayload:
     @classmethod
     def of(cls, info: Info, signed_in: SignedIn) -> AuthPayload:
         """Tokens and the viewer they stand for, shown through the new session's eyes."""
-        principal = signed_in.principal
-        loaders = DataLoaders.create(info.context.sessions, principal.tenant_id)
         return cls(
             access_token=signed_in.tokens.access_token,
             refresh_token=signed_in.tokens.refresh_token,
             expires_in=signed_in.tokens.expires_in,
-            viewer=Viewer.of(ViewScope(principal, loaders)),
+            viewer=Viewer.of(Viewpoint.of(info.context.sessions, signed_in.principal)),
         )
 
 
@@ -260,7 +258,8 @@ def _origin(info: Info) -> Origin:
 class IdentityQuery:
     @strawberry.field(description="null when the request carries no valid credentials.")
     def viewer(self, info: Info) -> Viewer | None:
-        return Viewer.of(ViewScope.of(info)) if info.context.principal else None
+        viewpoint = info.context.viewpoint
+        return Viewer.of(viewpoint) if viewpoint else None
 
     @strawberry.field(
         description="ADMIN and OWNER only (null otherwise, with a FORBIDDEN error). Newest first.",
@@ -274,16 +273,11 @@ class IdentityQuery:
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> Connection[ApiKey] | None:
-        sessions, tenant_id = info.context.sessions, info.context.require_principal().tenant_id
-        page = await api_keys.list_api_keys(
-            sessions=sessions, tenant_id=tenant_id, args=page_args(first, after, last, before)
+        return await connection(
+            Listed(info.context.db, api_keys.api_keys_listing()),
+            page_args(first, after, last, before),
+            ApiKey.from_row,
         )
-
-        async def count() -> int:
-            return await api_keys.count_api_keys(sessions=sessions, tenant_id=tenant_id)
-
-        nodes = [ApiKey.from_row(row) for row in page.rows]
-        return Connection.of(nodes, page, count)
 
 
 @strawberry.type
@@ -345,7 +339,7 @@ class IdentityMutation:
             sessions=info.context.sessions,
             issuer=_issuer(info),
             actor=info.context.actor,
-            tenant_id=uuid_of(tenant_id, "Tenant"),
+            tenant_id=require_key(tenant_id, "Tenant"),
         )
         return AuthPayload.of(info, signed_in)
 
@@ -384,7 +378,7 @@ class IdentityMutation:
     @mutation_guard(Permission.API_KEY_MANAGE)
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyResult:
         issued = await api_keys.create_api_key(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
             name=input.name,
             role=input.role,
@@ -395,8 +389,8 @@ class IdentityMutation:
     @mutation_guard(Permission.API_KEY_MANAGE, allowed_when_suspended=True)
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyResult:
         row = await api_keys.revoke_api_key(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            key_id=uuid_of(id, "ApiKey"),
+            key_id=require_key(id, "ApiKey"),
         )
         return ApiKeyPayload(api_key=ApiKey.from_row(row))

@@ -16,8 +16,8 @@ from tenantflow.schema.errors import (
     TenantSuspendedError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.services import modules
-from tenantflow.services.modules import ModuleState
+from tenantflow.services.operations import modules
+from tenantflow.services.operations.modules import ModuleState
 
 
 @strawberry.type
@@ -68,9 +68,7 @@ class ModuleQuery:
         permission_classes=[requires(Permission.MODULE_READ)],
     )
     async def modules(self, info: Info) -> list[Module]:
-        states = await modules.list_modules(
-            sessions=info.context.sessions, tenant_id=info.context.require_principal().tenant_id
-        )
+        states = await modules.list_modules(db=info.context.db)
         return [Module.of(state) for state in states]
 
 
@@ -79,15 +77,11 @@ class ModuleMutation:
     @strawberry.mutation(description="Enabling an enabled module succeeds and changes nothing.")
     @mutation_guard(Permission.MODULE_MANAGE)
     async def enable_module(self, info: Info, key: str) -> ModuleResult:
-        state = await modules.enable_module(
-            sessions=info.context.sessions, actor=info.context.actor, key=key
-        )
+        state = await modules.enable_module(db=info.context.db, actor=info.context.actor, key=key)
         return ModulePayload(module=Module.of(state))
 
     @strawberry.mutation(description="Disabling a disabled module succeeds and changes nothing.")
     @mutation_guard(Permission.MODULE_MANAGE)
     async def disable_module(self, info: Info, key: str) -> ModuleResult:
-        state = await modules.disable_module(
-            sessions=info.context.sessions, actor=info.context.actor, key=key
-        )
+        state = await modules.disable_module(db=info.context.db, actor=info.context.actor, key=key)
         return ModulePayload(module=Module.of(state))

@@ -10,7 +10,7 @@ import strawberry
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.errors import ErrorCode, Refusal
 from tenantflow.schema.guards import Authenticated
 from tenantflow.schema.ids import parse_global_id
 
@@ -54,7 +54,7 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     node = await node_type.load(info, key)
     principal = info.context.require_principal()
     if node is not None and not principal.can(node_type.permission):
-        raise PublicError(
+        raise Refusal(
             f"This needs the {node_type.permission.value} permission", ErrorCode.FORBIDDEN
         )
     return node

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import partial
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.db import models
-from tenantflow.db.pagination import Page
 from tenantflow.schema.arguments import page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.errors import (
     NotFoundError,
     PermissionDeniedError,
@@ -23,9 +21,9 @@ from tenantflow.schema.errors import (
     ValidationError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.ids import require_key, to_global_id
 from tenantflow.schema.node import Node, register_node
-from tenantflow.services import provider_keys as service
+from tenantflow.services.operations import provider_keys as service
 
 TYPE_NAME = service.TYPE_NAME
 
@@ -113,14 +111,10 @@ class ProviderKeyQuery:
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> Connection[ProviderKey] | None:
-        args = page_args(first, after, last, before)
-        tenant_id = info.context.require_principal().tenant_id
-        sessions = info.context.sessions
-        page = await service.provider_key_page(sessions=sessions, tenant_id=tenant_id, args=args)
-        return Connection.of(
-            [ProviderKey.from_row(row) for row in page.rows],
-            cast("Page[object]", page),
-            partial(service.count_provider_keys, sessions=sessions, tenant_id=tenant_id),
+        return await connection(
+            Listed(info.context.db, service.provider_keys_listing()),
+            page_args(first, after, last, before),
+            ProviderKey.from_row,
         )
 
 
@@ -132,7 +126,7 @@ class ProviderKeyMutation:
         self, info: Info, input: CreateProviderKeyInput
     ) -> ProviderKeyResult:
         row = await service.create_provider_key(
-            sessions=info.context.sessions,
+            db=info.context.db,
             keyring=info.context.runtime.keyring,
             actor=info.context.actor,
             provider=input.provider,
@@ -147,8 +141,8 @@ class ProviderKeyMutation:
     @mutation_guard(Permission.PROVIDER_KEY_MANAGE, allowed_when_suspended=True)
     async def revoke_provider_key(self, info: Info, id: strawberry.ID) -> ProviderKeyResult:
         row = await service.revoke_provider_key(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            key_id=uuid_of(id, TYPE_NAME),
+            key_id=require_key(id, TYPE_NAME),
         )
         return ProviderKeyPayload(provider_key=ProviderKey.from_row(row))

@@ -16,7 +16,8 @@ from graphql import GraphQLError, StringValueNode
 from graphql.language import Visitor, visit
 from strawberry.extensions import SchemaExtension
 
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.errors import bad_input
+from tenantflow.schema.masking import public_error
 
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _MESSAGE = "Strings may not contain a NUL character or an unpaired surrogate"
@@ -52,12 +53,12 @@ def unsafe_text_error(document: Any, variables: dict[str, Any] | None) -> GraphQ
     """The error for the first unsafe string of an operation, or None."""
     for name, value in (variables or {}).items():
         if any(_UNSAFE.search(text) for text in _strings(value)):
-            return PublicError(f"{_MESSAGE} (variable ${name})", ErrorCode.BAD_USER_INPUT)
+            return public_error(bad_input(f"{_MESSAGE} (variable ${name})"))
     if document is not None:
         literals = _Literals()
         visit(document, literals)
         if literals.unsafe is not None:
-            return PublicError(f"{_MESSAGE} (a string literal)", ErrorCode.BAD_USER_INPUT)
+            return public_error(bad_input(f"{_MESSAGE} (a string literal)"))
     return None
 
 

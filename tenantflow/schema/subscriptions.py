@@ -10,13 +10,13 @@ import strawberry
 from sqlmodel import col, select
 from starlette.websockets import WebSocket
 
-from tenantflow.auth.credentials import connection_authorization
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.db.faults import is_unavailable
 from tenantflow.db.models import Execution as ExecutionRow
 from tenantflow.db.models import ExecutionEvent as EventRow
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.errors import ErrorCode, Refusal
+from tenantflow.events.record import decode_event_cursor
 from tenantflow.events.stream import (
     CursorExpired,
     CursorUnknown,
@@ -25,11 +25,11 @@ from tenantflow.events.stream import (
     follow,
     stream_position,
 )
-from tenantflow.schema.arguments import given
+from tenantflow.schema.arguments import filter_id, given
 from tenantflow.schema.executions import ExecutionEvent
 from tenantflow.schema.guards import requires
 from tenantflow.schema.ids import uuid_of
-from tenantflow.services.events import decode_event_cursor
+from tenantflow.services.identity.credentials import connection_authorization
 
 # Open subscriptions re-check their credentials this often (the contract allows 60 s).
 RECHECK_SECONDS = 30.0
@@ -72,7 +72,6 @@ def _access_check(info: Info) -> Callable[[], Awaitable[bool]]:
 
 async def _latest_event(info: Info, execution_id: uuid.UUID) -> EventRow | None:
     """The newest event of an execution of this tenant: its current state."""
-    principal = info.context.require_principal()
     statement = (
         select(EventRow)
         .join(ExecutionRow, col(ExecutionRow.id) == col(EventRow.execution_id))
@@ -80,7 +79,7 @@ async def _latest_event(info: Info, execution_id: uuid.UUID) -> EventRow | None:
         .order_by(col(EventRow.seq).desc())
         .limit(1)
     )
-    async with info.context.sessions.tenant_reader(principal.tenant_id) as session:
+    async with info.context.db.reader() as session:
         return (await session.exec(statement)).first()
 
 
@@ -107,11 +106,9 @@ class ExecutionSubscription:
         yield ExecutionEvent.from_row(current)
         if current.status.is_terminal:
             return
-        principal = info.context.require_principal()
         async for event in follow(
-            info.context.sessions,
+            info.context.db,
             info.context.runtime.events,
-            principal.tenant_id,
             current.seq,
             EventFilter(execution_id=key),
             still_allowed=_access_check(info),
@@ -134,32 +131,28 @@ class ExecutionSubscription:
         workflow_id: strawberry.ID | None = strawberry.UNSET,
         after: str | None = strawberry.UNSET,
     ) -> AsyncGenerator[ExecutionEvent, None]:
-        workflow_id, after = given(workflow_id), given(after)
-        principal = info.context.require_principal()
-        sessions = info.context.sessions
-        where = EventFilter()
-        if workflow_id is not None:
-            # An unknown or foreign workflow simply has no events.
-            where = EventFilter(workflow_id=uuid_of(workflow_id, "Workflow") or uuid.UUID(int=0))
+        after = given(after)
+        db = info.context.db
+        # An unknown or foreign workflow simply has no events.
+        where = EventFilter(workflow_id=filter_id(workflow_id, "Workflow"))
         if after is None:
-            position = await stream_position(sessions, principal.tenant_id)
+            position = await stream_position(db)
         else:
             decoded = decode_event_cursor(after)
             if decoded is None:
-                raise PublicError("Invalid cursor", ErrorCode.BAD_USER_INPUT)
+                raise Refusal("Invalid cursor", ErrorCode.BAD_USER_INPUT)
             try:
-                await check_resumable(sessions, principal.tenant_id, decoded)
+                await check_resumable(db, decoded)
             except CursorExpired:
-                raise PublicError(
+                raise Refusal(
                     "This cursor is older than the retained events", ErrorCode.CURSOR_EXPIRED
                 ) from None
             except CursorUnknown:
-                raise PublicError("Invalid cursor", ErrorCode.BAD_USER_INPUT) from None
+                raise Refusal("Invalid cursor", ErrorCode.BAD_USER_INPUT) from None
             position = decoded
         async for event in follow(
-            sessions,
+            db,
             info.context.runtime.events,
-            principal.tenant_id,
             position,
             where,
             still_allowed=_access_check(info),

@@ -1,15 +1,14 @@
 """The active tenant: its settings, usage, members and invitations, and its lifecycle.
 
-Tenant, Member and Invitation objects carry the `ViewScope` they are shown in: the principal looking
-and the loaders of the tenant looked at. For a query that is the request's own; for the payload of
-a sign-in it is the new session's, so that `logIn { viewer { tenant { members … } } }` shows what
-the new token may see although the request itself carried no credentials.
+Tenant, Member and Invitation objects carry the `Viewpoint` they are shown from (see context.py):
+the request's own for a query, the new session's for the payload of a sign-in, so that
+`logIn { viewer { tenant { members … } } }` shows what the new token may see although the request
+itself carried no credentials.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -17,12 +16,11 @@ import strawberry
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.auth.principal import Principal
-from tenantflow.context import Info
-from tenantflow.dataloaders import DataLoaders
+from tenantflow.context import Info, Viewpoint
 from tenantflow.db import models
 from tenantflow.enums import Plan, Role, TenantStatus
 from tenantflow.schema.arguments import given, page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
 from tenantflow.schema.errors import (
     ConflictError,
@@ -33,25 +31,15 @@ from tenantflow.schema.errors import (
     ValidationError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.ids import require_key, to_global_id
 from tenantflow.schema.node import Node, register_node
 from tenantflow.schema.users import User
-from tenantflow.services import members, tenant_settings, tenants
-from tenantflow.services.trials import effective_status
+from tenantflow.services.tenants import lifecycle as tenants
+from tenantflow.services.tenants import members
+from tenantflow.services.tenants import settings as tenant_settings
+from tenantflow.services.tenants.trials import effective_status
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class ViewScope:
-    """Who is looking, and the loaders of the tenant looked at."""
-
-    principal: Principal
-    loaders: DataLoaders
-
-    @classmethod
-    def of(cls, info: Info) -> ViewScope:
-        return cls(info.context.require_principal(), info.context.loaders)
 
 
 # -- object types ----------------------------------------------------------------------------
@@ -125,21 +113,21 @@ class Member(Node):
     role: Role
     created_at: datetime
     row: strawberry.Private[models.Membership]
-    scope: strawberry.Private[ViewScope]
+    viewpoint: strawberry.Private[Viewpoint]
 
     @classmethod
-    def from_row(cls, row: models.Membership, scope: ViewScope) -> Member:
+    def from_row(cls, row: models.Membership, viewpoint: Viewpoint) -> Member:
         return cls(
             id=to_global_id("Member", row.id),
             role=row.role,
             created_at=row.created_at,
             row=row,
-            scope=scope,
+            viewpoint=viewpoint,
         )
 
     @strawberry.field
     async def user(self) -> User:
-        user = await self.scope.loaders.users.load(self.row.user_id)
+        user = await self.viewpoint.loaders.identity.users.load(self.row.user_id)
         assert user is not None  # a member's user is visible in its tenant
         return User.from_row(user)
 
@@ -151,10 +139,10 @@ class Invitation(Node):
     created_at: datetime
     expires_at: datetime
     row: strawberry.Private[models.Invitation]
-    scope: strawberry.Private[ViewScope]
+    viewpoint: strawberry.Private[Viewpoint]
 
     @classmethod
-    def from_row(cls, row: models.Invitation, scope: ViewScope) -> Invitation:
+    def from_row(cls, row: models.Invitation, viewpoint: Viewpoint) -> Invitation:
         return cls(
             id=to_global_id("Invitation", row.id),
             email=row.email,
@@ -162,7 +150,7 @@ class Invitation(Node):
             created_at=row.created_at,
             expires_at=row.expires_at,
             row=row,
-            scope=scope,
+            viewpoint=viewpoint,
         )
 
     @strawberry.field
@@ -170,7 +158,7 @@ class Invitation(Node):
         """null once the inviter is no longer a member."""
         if self.row.invited_by_id is None:
             return None
-        user = await self.scope.loaders.users.load(self.row.invited_by_id)
+        user = await self.viewpoint.loaders.identity.users.load(self.row.invited_by_id)
         return User.from_row(user) if user else None
 
 
@@ -181,10 +169,10 @@ class Tenant(Node):
     plan: Plan
     created_at: datetime
     row: strawberry.Private[models.Tenant]
-    scope: strawberry.Private[ViewScope]
+    viewpoint: strawberry.Private[Viewpoint]
 
     @classmethod
-    def from_row(cls, row: models.Tenant, scope: ViewScope) -> Tenant:
+    def from_row(cls, row: models.Tenant, viewpoint: Viewpoint) -> Tenant:
         return cls(
             id=to_global_id("Tenant", row.id),
             name=row.name,
@@ -192,7 +180,7 @@ class Tenant(Node):
             plan=row.plan,
             created_at=row.created_at,
             row=row,
-            scope=scope,
+            viewpoint=viewpoint,
         )
 
     def _status(self) -> TenantStatus:
@@ -213,9 +201,7 @@ class Tenant(Node):
 
     @strawberry.field(permission_classes=[requires(Permission.TENANT_READ)])
     async def usage(self, info: Info) -> TenantUsage:
-        usage = await tenants.tenant_usage(
-            sessions=info.context.sessions, tenant_id=self.row.id, plan=self.row.plan
-        )
+        usage = await tenants.tenant_usage(db=self.viewpoint.db, plan=self.row.plan)
         return TenantUsage.of(usage)
 
     @strawberry.field(permission_classes=[requires(Permission.MEMBER_READ)])
@@ -228,16 +214,11 @@ class Tenant(Node):
         before: str | None = strawberry.UNSET,
     ) -> Connection[Member]:
         """Oldest first."""
-        sessions, tenant_id = info.context.sessions, self.row.id
-        page = await members.list_members(
-            sessions=sessions, tenant_id=tenant_id, args=page_args(first, after, last, before)
+        return await connection(
+            Listed(self.viewpoint.db, members.members_listing()),
+            page_args(first, after, last, before),
+            lambda row: Member.from_row(row, self.viewpoint),
         )
-
-        async def count() -> int:
-            return await members.count_members(sessions=sessions, tenant_id=tenant_id)
-
-        nodes = [Member.from_row(row, self.scope) for row in page.rows]
-        return Connection.of(nodes, page, count)
 
     @strawberry.field(
         permission_classes=[requires(Permission.MEMBER_MANAGE)],
@@ -253,40 +234,35 @@ class Tenant(Node):
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> Connection[Invitation] | None:
-        sessions, tenant_id = info.context.sessions, self.row.id
-        page = await members.list_invitations(
-            sessions=sessions, tenant_id=tenant_id, args=page_args(first, after, last, before)
+        return await connection(
+            Listed(self.viewpoint.db, members.invitations_listing()),
+            page_args(first, after, last, before),
+            lambda row: Invitation.from_row(row, self.viewpoint),
         )
 
-        async def count() -> int:
-            return await members.count_invitations(sessions=sessions, tenant_id=tenant_id)
 
-        nodes = [Invitation.from_row(row, self.scope) for row in page.rows]
-        return Connection.of(nodes, page, count)
-
-
-async def active_tenant(scope: ViewScope) -> Tenant:
-    row = await scope.loaders.identity.tenant.load(scope.principal.tenant_id)
+async def active_tenant(viewpoint: Viewpoint) -> Tenant:
+    row = await viewpoint.loaders.identity.tenant.load(viewpoint.principal.tenant_id)
     assert row is not None  # the credentials were just checked against it
-    return Tenant.from_row(row, scope)
+    return Tenant.from_row(row, viewpoint)
 
 
 async def load_tenant(info: Info, key: uuid.UUID) -> Tenant | None:
-    scope = ViewScope.of(info)
-    row = await scope.loaders.identity.tenant.load(key)
-    return Tenant.from_row(row, scope) if row else None
+    viewpoint = info.context.require_viewpoint()
+    row = await viewpoint.loaders.identity.tenant.load(key)
+    return Tenant.from_row(row, viewpoint) if row else None
 
 
 async def load_member(info: Info, key: uuid.UUID) -> Member | None:
-    scope = ViewScope.of(info)
-    row = await scope.loaders.identity.members.load(key)
-    return Member.from_row(row, scope) if row else None
+    viewpoint = info.context.require_viewpoint()
+    row = await viewpoint.loaders.identity.members.load(key)
+    return Member.from_row(row, viewpoint) if row else None
 
 
 async def load_invitation(info: Info, key: uuid.UUID) -> Invitation | None:
-    scope = ViewScope.of(info)
-    row = await scope.loaders.identity.invitations.load(key)
-    return Invitation.from_row(row, scope) if row else None
+    viewpoint = info.context.require_viewpoint()
+    row = await viewpoint.loaders.identity.invitations.load(key)
+    return Invitation.from_row(row, viewpoint) if row else None
 
 
 register_node("Tenant", Permission.TENANT_READ, load_tenant)
@@ -401,7 +377,7 @@ class TenantQuery:
         description="The active tenant.", permission_classes=[requires(Permission.TENANT_READ)]
     )
     async def tenant(self, info: Info) -> Tenant:
-        return await active_tenant(ViewScope.of(info))
+        return await active_tenant(info.context.require_viewpoint())
 
 
 @strawberry.type
@@ -425,19 +401,20 @@ class TenantMutation:
             plan=row.plan,
             user_id=principal.user_id,
         )
-        scope = ViewScope(owner, DataLoaders.create(info.context.sessions, row.id))
-        return TenantPayload(tenant=Tenant.from_row(row, scope))
+        return TenantPayload(
+            tenant=Tenant.from_row(row, Viewpoint.of(info.context.sessions, owner))
+        )
 
     @strawberry.mutation
     @mutation_guard(Permission.TENANT_UPDATE)
     async def update_tenant(self, info: Info, input: UpdateTenantInput) -> TenantResult:
         row = await tenants.update_tenant(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
             name=tenants.UNCHANGED if input.name is strawberry.UNSET else input.name,
             settings=TenantSettingsInput.changes(input.settings),
         )
-        return TenantPayload(tenant=Tenant.from_row(row, ViewScope.of(info)))
+        return TenantPayload(tenant=Tenant.from_row(row, info.context.require_viewpoint()))
 
     @strawberry.mutation(
         description=(
@@ -447,30 +424,28 @@ class TenantMutation:
     )
     @mutation_guard(Permission.TENANT_DELETE, allowed_when_suspended=True)
     async def delete_tenant(self, info: Info) -> DeleteResult:
-        tenant_id = await tenants.delete_tenant(
-            sessions=info.context.sessions, actor=info.context.actor
-        )
+        tenant_id = await tenants.delete_tenant(db=info.context.db, actor=info.context.actor)
         return DeletedPayload(id=to_global_id("Tenant", tenant_id))
 
     @strawberry.mutation(description="The same answer whether or not the email has an account.")
     @mutation_guard(Permission.MEMBER_MANAGE)
     async def invite_member(self, info: Info, input: InviteMemberInput) -> InvitationResult:
         issued = await members.invite_member(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
             email=input.email,
             role=input.role,
         )
-        invitation = Invitation.from_row(issued.invitation, ViewScope.of(info))
+        invitation = Invitation.from_row(issued.invitation, info.context.require_viewpoint())
         return InvitationPayload(invitation=invitation, token=issued.token)
 
     @strawberry.mutation
     @mutation_guard(Permission.MEMBER_MANAGE, allowed_when_suspended=True)
     async def revoke_invitation(self, info: Info, id: strawberry.ID) -> DeleteResult:
         revoked = await members.revoke_invitation(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            invitation_id=uuid_of(id, "Invitation"),
+            invitation_id=require_key(id, "Invitation"),
         )
         return DeletedPayload(id=to_global_id("Invitation", revoked))
 
@@ -480,12 +455,12 @@ class TenantMutation:
         self, info: Info, user_id: strawberry.ID, role: Role
     ) -> MemberResult:
         row = await members.update_member_role(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            user_id=uuid_of(user_id, "User"),
+            user_id=require_key(user_id, "User", missing="Member"),
             role=role,
         )
-        return MemberPayload(member=Member.from_row(row, ViewScope.of(info)))
+        return MemberPayload(member=Member.from_row(row, info.context.require_viewpoint()))
 
     @strawberry.mutation(
         description=(
@@ -497,8 +472,8 @@ class TenantMutation:
     @mutation_guard(allowed_when_suspended=True)
     async def remove_member(self, info: Info, user_id: strawberry.ID) -> DeleteResult:
         removed = await members.remove_member(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            user_id=uuid_of(user_id, "User"),
+            user_id=require_key(user_id, "User", missing="Member"),
         )
         return DeletedPayload(id=to_global_id("Member", removed))

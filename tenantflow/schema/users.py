@@ -34,7 +34,7 @@ async def load_user(info: Info, user_id: uuid.UUID | None) -> User | None:
     """The user while a member of the active tenant; otherwise None, as if it did not exist."""
     if user_id is None:
         return None
-    row = await info.context.loaders.users.load(user_id)
+    row = await info.context.loaders.identity.users.load(user_id)
     return User.from_row(row) if row else None
 
 

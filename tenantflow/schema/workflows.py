@@ -5,19 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import strawberry
 from strawberry.scalars import JSON
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
+from tenantflow.dataloaders.workflows import WorkflowDeployments, WorkflowExecutions
 from tenantflow.db import models
+from tenantflow.db.rows import is_loaded
 from tenantflow.enums import WorkflowStatus
-from tenantflow.errors import ErrorCode, PublicError
-from tenantflow.schema.arguments import given, page_args
-from tenantflow.schema.connections import Connection
+from tenantflow.errors import bad_input
+from tenantflow.schema.arguments import aware, given, page_args, patch, search_text, statuses
+from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.deletion import DeletedPayload, DeleteResult
 from tenantflow.schema.errors import (
     ConflictError,
@@ -28,82 +29,20 @@ from tenantflow.schema.errors import (
     ValidationError,
 )
 from tenantflow.schema.guards import mutation_guard, requires
-from tenantflow.schema.ids import to_global_id, uuid_of
+from tenantflow.schema.ids import require_key, to_global_id, uuid_of
 from tenantflow.schema.node import Node, register_node
 from tenantflow.schema.users import User, load_user
-from tenantflow.services import workflow_reads as reads
-from tenantflow.services import workflows as service
-from tenantflow.services.errors import NotFound
-from tenantflow.services.workflow_inputs import KEEP, Patch
+from tenantflow.services.workflows import reads
+from tenantflow.services.workflows import workflows as service
 
 if TYPE_CHECKING:
     from tenantflow.schema.deployments import Deployment
     from tenantflow.schema.executions import Execution, ExecutionFilter
 
-T = TypeVar("T")
 LazyExecution = Annotated["Execution", strawberry.lazy("tenantflow.schema.executions")]
 LazyExecutionFilter = Annotated["ExecutionFilter", strawberry.lazy("tenantflow.schema.executions")]
 LazyDeployment = Annotated["Deployment", strawberry.lazy("tenantflow.schema.deployments")]
 MAX_EXPORT_IDS = 1000
-SEARCH_MAX_CHARS = 200
-
-
-# ---------------------------------------------------------------- argument helpers
-
-
-def patch(value: T) -> Patch[T]:
-    """An update input's field: KEEP when omitted, else its value (None clears)."""
-    return KEEP if value is strawberry.UNSET else value
-
-
-def bad_input(message: str) -> PublicError:
-    return PublicError(message, ErrorCode.BAD_USER_INPUT)
-
-
-def aware(value: datetime | None, argument: str) -> datetime | None:
-    """A filter's timestamp; one without a UTC offset is refused (it names no instant)."""
-    value = given(value)
-    if value is not None and value.utcoffset() is None:
-        raise bad_input(f"`{argument}` needs a UTC offset, e.g. 2026-01-31T10:00:00+00:00")
-    return value
-
-
-def search_text(value: str | None, argument: str) -> str | None:
-    value = given(value)
-    if value is None:
-        return None
-    if len(value) > SEARCH_MAX_CHARS:
-        raise bad_input(f"`{argument}` must be at most {SEARCH_MAX_CHARS} characters")
-    # Neither can reach PostgreSQL as text: refused here rather than failing there.
-    if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
-        raise bad_input(f"`{argument}` contains a NUL character or an unpaired surrogate")
-    return value
-
-
-def statuses(values: list[T] | None) -> tuple[T, ...] | None:
-    values = given(values)
-    return tuple(dict.fromkeys(values)) if values is not None else None
-
-
-def filter_id(value: strawberry.ID | None, type_name: str) -> uuid.UUID | None:
-    """The key of an id in a filter: one that names no row of this tenant matches nothing."""
-    value = given(value)
-    if value is None:
-        return None
-    return uuid_of(value, type_name) or reads.NO_ROW
-
-
-def require_id(value: str, type_name: str) -> uuid.UUID:
-    """The key of a mutation's id; malformed and mistyped ids are NotFound like missing ones."""
-    key = uuid_of(value, type_name)
-    if key is None:
-        raise NotFound(type_name)
-    return key
-
-
-def is_loaded(row: object, attribute: str) -> bool:
-    """Whether a row holds `attribute` (lists load rows without their large JSON columns)."""
-    return attribute not in sa.inspect(row).unloaded
 
 
 # ---------------------------------------------------------------- types
@@ -182,11 +121,12 @@ class Workflow(Node):
         before: str | None = strawberry.UNSET,
         filter: LazyExecutionFilter | None = strawberry.UNSET,
     ) -> Connection[LazyExecution]:
-        from tenantflow.schema.executions import workflow_executions
+        from tenantflow.schema.executions import Execution, execution_criteria
 
-        return await workflow_executions(
-            info, self.row.id, page_args(first, after, last, before), given(filter)
+        source = WorkflowExecutions(
+            info.context.loaders.workflows, self.row.id, execution_criteria(given(filter))
         )
+        return await connection(source, page_args(first, after, last, before), Execution.from_row)
 
     @strawberry.field
     async def deployments(
@@ -198,9 +138,10 @@ class Workflow(Node):
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> Connection[LazyDeployment]:
-        from tenantflow.schema.deployments import workflow_deployments
+        from tenantflow.schema.deployments import Deployment
 
-        return await workflow_deployments(info, self.row.id, page_args(first, after, last, before))
+        source = WorkflowDeployments(info.context.loaders.workflows, self.row.id)
+        return await connection(source, page_args(first, after, last, before), Deployment.from_row)
 
 
 async def load_workflow(info: Info, workflow_id: uuid.UUID) -> Workflow | None:
@@ -324,17 +265,8 @@ class WorkflowQuery:
         order = reads.workflow_order(
             order_input.field, descending=order_input.direction is SortDirection.DESC
         )
-        sessions, tenant_id = info.context.sessions, info.context.actor.tenant_id
-        page = await reads.workflow_page(
-            sessions=sessions, tenant_id=tenant_id, criteria=criteria, order=order, args=args
-        )
-
-        async def count() -> int:
-            return await reads.count_workflows(
-                sessions=sessions, tenant_id=tenant_id, criteria=criteria
-            )
-
-        return Connection.of([Workflow.from_row(row) for row in page.rows], page, count)
+        listing = reads.workflows_listing(criteria, order)
+        return await connection(Listed(info.context.db, listing), args, Workflow.from_row)
 
     @strawberry.field(permission_classes=[requires(Permission.WORKFLOW_READ)])
     async def workflow(self, info: Info, id: strawberry.ID) -> Workflow | None:
@@ -357,13 +289,7 @@ class WorkflowQuery:
         keys = (
             None if wanted is None else [k for k in (uuid_of(i, "Workflow") for i in wanted) if k]
         )
-        return JSON(
-            await service.export_workflows(
-                sessions=info.context.sessions,
-                tenant_id=info.context.actor.tenant_id,
-                workflow_ids=keys,
-            )
-        )
+        return JSON(await service.export_workflows(db=info.context.db, workflow_ids=keys))
 
 
 @strawberry.type
@@ -372,7 +298,7 @@ class WorkflowMutation:
     @mutation_guard(Permission.WORKFLOW_WRITE)
     async def create_workflow(self, info: Info, input: CreateWorkflowInput) -> WorkflowResult:
         row = await service.create_workflow(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
             name=input.name,
             description=given(input.description),
@@ -385,9 +311,9 @@ class WorkflowMutation:
     @mutation_guard(Permission.WORKFLOW_WRITE)
     async def update_workflow(self, info: Info, input: UpdateWorkflowInput) -> WorkflowResult:
         row = await service.update_workflow(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            workflow_id=require_id(input.id, "Workflow"),
+            workflow_id=require_key(input.id, "Workflow"),
             expected_version=given(input.expected_version),
             name=patch(input.name),
             description=patch(input.description),
@@ -405,9 +331,9 @@ class WorkflowMutation:
     @mutation_guard(Permission.WORKFLOW_WRITE)
     async def delete_workflow(self, info: Info, id: strawberry.ID) -> DeleteResult:
         await service.delete_workflow(
-            sessions=info.context.sessions,
+            db=info.context.db,
             actor=info.context.actor,
-            workflow_id=require_id(id, "Workflow"),
+            workflow_id=require_key(id, "Workflow"),
         )
         return DeletedPayload(id=id)
 
@@ -415,6 +341,6 @@ class WorkflowMutation:
     @mutation_guard(Permission.WORKFLOW_WRITE)
     async def import_workflows(self, info: Info, data: JSON) -> ImportWorkflowsResult:
         rows = await service.import_workflows(
-            sessions=info.context.sessions, actor=info.context.actor, data=data
+            db=info.context.db, actor=info.context.actor, data=data
         )
         return ImportWorkflowsPayload(workflows=[Workflow.from_row(row) for row in rows])

@@ -9,10 +9,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
-from tenantflow.auth.credentials import connection_authorization
-from tenantflow.context import Context
-from tenantflow.dataloaders import DataLoaders
+from tenantflow.context import Context, Viewpoint
 from tenantflow.db.faults import describe, is_unavailable
+from tenantflow.services.identity.credentials import connection_authorization
 from tenantflow.web.graphql_view import GraphQLView
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ class AuthenticatingGraphQLView(GraphQLView[Context]):
             raise WebSocketDisconnected from error
         if principal is None:
             raise ConnectionRejectionError()
-        context.principal = principal
-        context.loaders = DataLoaders.create(context.sessions, principal.tenant_id)
+        context.viewpoint = Viewpoint.of(context.sessions, principal)
         acknowledged: UnsetType = UNSET
         return acknowledged

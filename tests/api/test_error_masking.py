@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tenantflow.enums import Role
-from tenantflow.services import modules
+from tenantflow.services.operations import modules
 from tests.api.conftest import GraphQLClient, Members, error_codes
 
 

@@ -13,9 +13,9 @@ from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, Role
+from tenantflow.events.record import decode_event_cursor, encode_event_cursor
 from tenantflow.schema.ids import to_global_id
-from tenantflow.services.events import decode_event_cursor, encode_event_cursor
-from tenantflow.services.quotas import usage_period
+from tenantflow.services.tenants.quotas import usage_period
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.test_workflows_support import (
     DEFINITION,

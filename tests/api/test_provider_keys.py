@@ -21,8 +21,8 @@ from tenantflow.schema.ids import to_global_id
 from tenantflow.secrets.envelope import KeyUnavailableError, MasterKeyring
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import NotFound, ValidationFailed
-from tenantflow.services.keys import open_data_key
-from tenantflow.services.provider_keys import (
+from tenantflow.services.operations.data_keys import open_data_key
+from tenantflow.services.operations.provider_keys import (
     ProviderKeyRevoked,
     create_provider_key,
     use_provider_key,
@@ -110,9 +110,8 @@ async def use(
     sessions: SessionFactory, settings: Settings, member: Member, key_id: uuid.UUID
 ) -> str:
     return await use_provider_key(
-        sessions=sessions,
+        db=sessions.for_tenant(member.tenant_id),
         keyring=keyring(settings),
-        tenant_id=member.tenant_id,
         key_id=key_id,
         user_id=member.user_id,
         details={"executionId": "e-1", "nodeId": "call"},
@@ -275,7 +274,7 @@ async def test_a_secret_that_is_not_unicode_text_is_refused(
     )
     with pytest.raises(ValidationFailed) as caught:
         await create_provider_key(
-            sessions=sessions,
+            db=sessions.for_tenant(principal.tenant_id),
             keyring=keyring(settings),
             actor=Actor(principal),
             provider="openai",
@@ -543,9 +542,8 @@ async def test_a_use_that_cannot_decrypt_changes_nothing(
     stranger = MasterKeyring(["an-entirely-different-master-key-" + "z" * 32])
     with pytest.raises(KeyUnavailableError) as caught:
         await use_provider_key(
-            sessions=sessions,
+            db=sessions.for_tenant(owner.tenant_id),
             keyring=stranger,
-            tenant_id=owner.tenant_id,
             key_id=raw_id(key["id"]),
         )
     assert SECRET not in str(caught.value)

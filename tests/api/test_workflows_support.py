@@ -18,8 +18,8 @@ from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import DeploymentStatus, ExecutionStatus
 from tenantflow.schema.ids import parse_global_id
-from tenantflow.services import quotas
-from tenantflow.services import workflows as workflow_service
+from tenantflow.services.tenants import quotas
+from tenantflow.services.workflows import workflows as workflow_service
 from tests.api.conftest import GraphQLClient, Member
 
 DEFINITION: dict[str, Any] = {

@@ -34,10 +34,10 @@ from tenantflow.engine.runner import (
     merge_outputs,
 )
 from tenantflow.enums import ExecutionStatus, Plan, Role, TenantStatus, WorkflowStatus
-from tenantflow.services import executions as execution_service
-from tenantflow.services import workflows as workflow_service
 from tenantflow.services.actor import Actor
-from tenantflow.services.executions import change_status
+from tenantflow.services.workflows import executions as execution_service
+from tenantflow.services.workflows import workflows as workflow_service
+from tenantflow.services.workflows.executions import change_status
 from tenantflow.settings import Settings
 from tests.api.conftest import Members
 from tests.polling import eventually
@@ -91,7 +91,7 @@ async def new_tenant(sessions: SessionFactory, settings: Settings) -> Actor:
 
 async def new_workflow(sessions: SessionFactory, actor: Actor, definition: Any) -> uuid.UUID:
     workflow = await workflow_service.create_workflow(
-        sessions=sessions,
+        db=sessions.for_tenant(actor.tenant_id),
         actor=actor,
         name="Flow",
         description=None,
@@ -105,7 +105,10 @@ async def queue(
     sessions: SessionFactory, actor: Actor, workflow_id: uuid.UUID, run_input: Any = None
 ) -> uuid.UUID:
     execution = await execution_service.run_workflow(
-        sessions=sessions, actor=actor, workflow_id=workflow_id, run_input=run_input
+        db=sessions.for_tenant(actor.tenant_id),
+        actor=actor,
+        workflow_id=workflow_id,
+        run_input=run_input,
     )
     return execution.id
 
@@ -294,7 +297,9 @@ async def test_an_execution_cancelled_while_queued_is_never_run(
     actor = await new_tenant(sessions, settings)
     workflow_id = await new_workflow(sessions, actor, CHAIN)
     cancelled = await queue(sessions, actor, workflow_id)
-    await execution_service.cancel_execution(sessions=sessions, actor=actor, execution_id=cancelled)
+    await execution_service.cancel_execution(
+        db=sessions.for_tenant(actor.tenant_id), actor=actor, execution_id=cancelled
+    )
     later = await queue(sessions, actor, workflow_id)
     async with executing(sessions):
         await finished(sessions, actor, later)
@@ -536,7 +541,7 @@ async def test_cancelling_a_run_whose_process_died_ends_its_running_step_too(
     )
     # when it is cancelled, with no executor anywhere
     await execution_service.cancel_execution(
-        sessions=sessions, actor=actor, execution_id=execution_id
+        db=sessions.for_tenant(actor.tenant_id), actor=actor, execution_id=execution_id
     )
     # then the step ends with it, and its event comes before the terminal one
     cancelled = await state(sessions, actor, execution_id)

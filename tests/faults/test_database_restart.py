@@ -23,7 +23,7 @@ from tenantflow.db import models
 from tenantflow.db.engine import create_engine
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Plan
-from tenantflow.services.events import encode_event_cursor
+from tenantflow.events.record import encode_event_cursor
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.test_workflows_support import CREATE_WORKFLOW, run_workflow

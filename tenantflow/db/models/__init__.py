@@ -11,13 +11,13 @@ from tenantflow.db.models.identity import (
 )
 from tenantflow.db.models.operations import (
     AuditLog,
-    Deployment,
     Module,
     ProviderKey,
     TenantDataKey,
     TenantModule,
 )
 from tenantflow.db.models.workflows import (
+    Deployment,
     EventSequence,
     Execution,
     ExecutionEvent,

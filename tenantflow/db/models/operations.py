@@ -1,4 +1,4 @@
-"""Deployments, feature modules, provider keys and the audit trail."""
+"""Feature modules, provider keys, tenant data keys and the audit trail."""
 
 from __future__ import annotations
 
@@ -10,32 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from tenantflow.db.base import TenantOwned, created_at_field, new_id, optional_timestamp_field
-from tenantflow.db.types import JSONType, enum_column_type
-from tenantflow.enums import DeploymentStatus, Environment
-
-
-class Deployment(TenantOwned, table=True):
-    __tablename__ = "deployments"
-    __table_args__ = (
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "workflow_id"], ["workflows.tenant_id", "workflows.id"]
-        ),
-        sa.Index(None, "tenant_id", "updated_at", "id"),
-        sa.Index(None, "tenant_id", "workflow_id", "updated_at", "id"),
-    )
-
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    workflow_id: uuid.UUID
-    name: str = Field(max_length=200)
-    environment: Environment = Field(sa_type=enum_column_type(Environment))
-    status: DeploymentStatus = Field(
-        default=DeploymentStatus.PENDING, sa_type=enum_column_type(DeploymentStatus)
-    )
-    url: str | None = Field(default=None, max_length=2048)
-    version: int = Field(default=0)
-    workflow_version: int
-    created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
+from tenantflow.db.types import JSONType
 
 
 class Module(SQLModel, table=True):
@@ -119,7 +94,6 @@ class AuditLog(TenantOwned, table=True):
 
 __all__ = [
     "AuditLog",
-    "Deployment",
     "Module",
     "ProviderKey",
     "TenantDataKey",

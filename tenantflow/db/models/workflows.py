@@ -1,4 +1,4 @@
-"""Workflows, their executions, execution steps and the per-tenant event stream."""
+"""Workflows, their executions, execution steps, deployments and the per-tenant event stream."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlmodel import Field
 
 from tenantflow.db.base import TenantOwned, created_at_field, new_id, optional_timestamp_field
 from tenantflow.db.types import JSONType, enum_column_type
-from tenantflow.enums import ExecutionStatus, WorkflowStatus
+from tenantflow.enums import DeploymentStatus, Environment, ExecutionStatus, WorkflowStatus
 
 
 def _workflow_reference() -> sa.ForeignKeyConstraint:
@@ -108,6 +108,28 @@ class ExecutionStep(TenantOwned, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
 
 
+class Deployment(TenantOwned, table=True):
+    __tablename__ = "deployments"
+    __table_args__ = (
+        _workflow_reference(),
+        sa.Index(None, "tenant_id", "updated_at", "id"),
+        sa.Index(None, "tenant_id", "workflow_id", "updated_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    workflow_id: uuid.UUID
+    name: str = Field(max_length=200)
+    environment: Environment = Field(sa_type=enum_column_type(Environment))
+    status: DeploymentStatus = Field(
+        default=DeploymentStatus.PENDING, sa_type=enum_column_type(DeploymentStatus)
+    )
+    url: str | None = Field(default=None, max_length=2048)
+    version: int = Field(default=0)
+    workflow_version: int
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
 class EventSequence(TenantOwned, table=True):
     """The last event position of a tenant, taken FOR UPDATE by each writer.
 
@@ -168,6 +190,7 @@ class UsageCounter(TenantOwned, table=True):
 
 
 __all__ = [
+    "Deployment",
     "EventSequence",
     "Execution",
     "ExecutionEvent",

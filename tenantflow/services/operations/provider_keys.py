@@ -20,16 +20,16 @@ from tenantflow.db.base import new_id
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.locking import locked
 from tenantflow.db.models import ProviderKey, Tenant
-from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.pagination import Listing, SortOrder
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import TenantStatus
 from tenantflow.secrets.envelope import MasterKeyring, decrypt_secret, encrypt_secret, mask_secret
-from tenantflow.services import audit
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from tenantflow.services.keys import data_key_for, open_data_key
-from tenantflow.services.quotas import Resource, ensure_quota
+from tenantflow.services.operations import audit
+from tenantflow.services.operations.data_keys import data_key_for, open_data_key
+from tenantflow.services.tenants.quotas import Resource, ensure_quota
 
 TYPE_NAME = "ProviderKey"
 PROVIDER_MAX_LENGTH = 50
@@ -87,11 +87,9 @@ def _validate(provider: str, name: str, secret: str) -> tuple[str, str, str]:
 
 
 async def _find(
-    session: AsyncSession, key_id: uuid.UUID | None, *, for_update: bool = False
+    session: AsyncSession, key_id: uuid.UUID, *, for_update: bool = False
 ) -> ProviderKey:
-    """The session's tenant's key; NotFound for None (a malformed id) and for any other tenant's."""
-    if key_id is None:
-        raise NotFound(TYPE_NAME)
+    """The session's tenant's key; NotFound for any other tenant's."""
     statement = select(ProviderKey).where(col(ProviderKey.id) == key_id)
     if for_update:
         statement = locked(statement)
@@ -104,7 +102,7 @@ async def _find(
 @retry_conflicts
 async def create_provider_key(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     keyring: MasterKeyring,
     actor: Actor,
     provider: str,
@@ -113,9 +111,9 @@ async def create_provider_key(
 ) -> ProviderKey:
     """Store a new active key; QuotaExceeded when the plan's active keys are all taken."""
     provider, name, secret = _validate(provider, name, secret)
-    tenant_id = actor.tenant_id
-    async with sessions.tenant_transaction(tenant_id) as session:
-        await ensure_quota(session, tenant_id, Resource.PROVIDER_KEYS)
+    tenant_id = db.tenant_id
+    async with db.transaction() as session:
+        await ensure_quota(session, Resource.PROVIDER_KEYS)
         data_key = await data_key_for(session, keyring=keyring, tenant_id=tenant_id)
         key_id = new_id()
         row = ProviderKey(
@@ -130,7 +128,6 @@ async def create_provider_key(
         audit.record(
             session,
             actor=actor,
-            tenant_id=tenant_id,
             action="provider_key.create",
             resource_type=TYPE_NAME,
             resource_id=key_id,
@@ -140,11 +137,9 @@ async def create_provider_key(
 
 
 @retry_conflicts
-async def revoke_provider_key(
-    *, sessions: SessionFactory, actor: Actor, key_id: uuid.UUID | None
-) -> ProviderKey:
+async def revoke_provider_key(*, db: TenantDb, actor: Actor, key_id: uuid.UUID) -> ProviderKey:
     """Deactivate a key for good. Revoking a revoked key changes nothing and writes no audit row."""
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         row = await _find(session, key_id, for_update=True)
         if row.revoked_at is not None:
             return row
@@ -154,7 +149,6 @@ async def revoke_provider_key(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="provider_key.revoke",
             resource_type=TYPE_NAME,
             resource_id=row.id,
@@ -169,15 +163,14 @@ async def revoke_provider_key(
 
 async def use_provider_key(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     keyring: MasterKeyring,
-    tenant_id: uuid.UUID,
     key_id: uuid.UUID,
     actor: Actor | None = None,
     user_id: uuid.UUID | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> str:
-    """The plaintext secret of an active key of `tenant_id`, for the executor to call its provider.
+    """The plaintext secret of an active key of the tenant, for the executor to call its provider.
 
     In one transaction: decrypts, sets `last_used_at`, and writes a `provider_key.use` audit row
     (with `actor`, or `user_id` when the use is on behalf of someone not in a request, and the
@@ -188,7 +181,8 @@ async def use_provider_key(
     wrapped the data key is not configured, or the ciphertext does not authenticate) rolls
     everything back. The caller must keep the secret out of logs, errors and outputs.
     """
-    async with sessions.tenant_transaction(tenant_id) as session:
+    tenant_id = db.tenant_id
+    async with db.transaction() as session:
         tenant = await session.get(Tenant, tenant_id)
         if tenant is None or tenant.status is TenantStatus.DELETED:
             raise NotFound(TYPE_NAME)  # a deleted tenant behaves as if it did not exist
@@ -202,7 +196,6 @@ async def use_provider_key(
         audit.record(
             session,
             actor=actor,
-            tenant_id=tenant_id,
             user_id=user_id,
             action="provider_key.use",
             resource_type=TYPE_NAME,
@@ -218,13 +211,6 @@ ORDER = SortOrder.by_time(
 )
 
 
-async def provider_key_page(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, args: PageArgs
-) -> Page[ProviderKey]:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await fetch_page(session, sa.select(ProviderKey), ORDER, args, ORDER.scope())
-
-
-async def count_provider_keys(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> int:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, sa.select(ProviderKey))
+def provider_keys_listing() -> Listing:
+    """Newest first; revoked keys included."""
+    return Listing.of(sa.select(ProviderKey), ORDER)

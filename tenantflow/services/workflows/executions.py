@@ -13,19 +13,19 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.counters import increment
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.locking import locked
 from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, UsageCounter, Workflow
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, WorkflowStatus
-from tenantflow.services import audit
+from tenantflow.events.record import record_execution_event
 from tenantflow.services.actor import Actor
-from tenantflow.services.counters import increment
 from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
-from tenantflow.services.events import record_execution_event
-from tenantflow.services.quotas import Resource, ensure_quota, lock_tenant, usage_period
-from tenantflow.services.workflow_inputs import IDEMPOTENCY_KEY_MAX_CHARS, Problems
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants.quotas import Resource, ensure_quota, lock_tenant, usage_period
+from tenantflow.services.workflows.inputs import IDEMPOTENCY_KEY_MAX_CHARS, Problems
 
 RESOURCE_TYPE = "Execution"
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -127,7 +127,7 @@ async def _replayed(
 @retry_conflicts
 async def run_workflow(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     actor: Actor,
     workflow_id: uuid.UUID,
     run_input: Any = None,
@@ -139,9 +139,9 @@ async def run_workflow(
     changes nothing. Counts towards the month's executions, which deletions never lower.
     """
     _check_run_input(run_input, idempotency_key)
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         # Runs of a tenant serialise on its row: the quota and the idempotency keys hold.
-        await lock_tenant(session, actor.tenant_id)
+        await lock_tenant(session)
         now = utcnow()
         key_row = None
         if idempotency_key is not None:
@@ -149,7 +149,7 @@ async def run_workflow(
             if first is not None:
                 return first
         workflow = await _runnable_workflow(session, workflow_id)
-        await ensure_quota(session, actor.tenant_id, Resource.EXECUTIONS)
+        await ensure_quota(session, Resource.EXECUTIONS)
         execution = Execution(
             workflow_id=workflow.id,
             workflow_version=workflow.version,
@@ -173,7 +173,6 @@ async def run_workflow(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="execution.run",
             resource_type=RESOURCE_TYPE,
             resource_id=execution.id,
@@ -213,15 +212,13 @@ def _remember_key(
 
 
 @retry_conflicts
-async def cancel_execution(
-    *, sessions: SessionFactory, actor: Actor, execution_id: uuid.UUID
-) -> Execution:
+async def cancel_execution(*, db: TenantDb, actor: Actor, execution_id: uuid.UUID) -> Execution:
     """QUEUED or RUNNING -> CANCELLED; a finished execution gives InvalidTransition.
 
     A RUNNING execution is also marked `cancel_requested_at`: its executor stops at the next
     step and must not overwrite the CANCELLED status.
     """
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         execution = await _lock_execution(session, execution_id)
         before = execution.status
         now = utcnow()
@@ -233,7 +230,6 @@ async def cancel_execution(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="execution.cancel",
             resource_type=RESOURCE_TYPE,
             resource_id=execution.id,

@@ -18,8 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from tenantflow.db.models import AuditLog
-from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.pagination import Listing, SortOrder
 
 # Newest first, ties broken by id (the contract's order for audit rows).
 ORDER = SortOrder.by_time("CREATED_AT", col(AuditLog.created_at), col(AuditLog.id), descending=True)
@@ -74,22 +73,6 @@ class AuditFilter:
         return sa.select(AuditLog).where(*self.conditions())
 
 
-async def audit_log_page(
-    *,
-    sessions: SessionFactory,
-    tenant_id: uuid.UUID,
-    audit_filter: AuditFilter,
-    args: PageArgs,
-) -> Page[AuditLog]:
-    """One page of the tenant's audit rows; its cursors are valid with this filter only."""
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await fetch_page(
-            session, audit_filter.statement(), ORDER, args, ORDER.scope(audit_filter)
-        )
-
-
-async def count_audit_logs(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, audit_filter: AuditFilter
-) -> int:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, audit_filter.statement())
+def audit_logs_listing(audit_filter: AuditFilter) -> Listing:
+    """The tenant's audit rows; its cursors are valid with this filter only."""
+    return Listing.of(audit_filter.statement(), ORDER, audit_filter)

@@ -21,23 +21,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.db import narrow_paths
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import ApiKey, Membership, Module, Tenant, TenantModule
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.rows import updated_rows
+from tenantflow.db.session import SessionFactory, TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan, Role, TenantStatus
-from tenantflow.services import audit, tenant_settings
-from tenantflow.services.account_rules import (
+from tenantflow.services.actor import Actor
+from tenantflow.services.errors import Conflict, FieldProblem, NotFound
+from tenantflow.services.identity.account_rules import (
     name_problem,
     plan_problem,
     raise_problems,
     slug_problem,
 )
-from tenantflow.services.actor import Actor
-from tenantflow.services.errors import Conflict, FieldProblem, NotFound
-from tenantflow.services.principals import require_user
-from tenantflow.services.quotas import PLAN_LIMITS, PlanLimits, Resource, current_usage, lock_tenant
-from tenantflow.services.rows import updated_rows
-from tenantflow.services.sessions import revoke_sessions
-from tenantflow.services.trials import initial_status
+from tenantflow.services.identity.principals import require_user
+from tenantflow.services.identity.refresh_sessions import revoke_sessions
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants import settings as tenant_settings
+from tenantflow.services.tenants.quotas import (
+    PLAN_LIMITS,
+    PlanLimits,
+    Resource,
+    current_usage,
+    lock_tenant,
+)
+from tenantflow.services.tenants.trials import initial_status
 
 TENANT_NAME_MAX_LENGTH = 100
 
@@ -164,14 +171,13 @@ async def create_tenant(
     )
     tenant_id = uuid.uuid4()
     try:
-        async with sessions.tenant_transaction(tenant_id) as session:
+        async with sessions.for_tenant(tenant_id).transaction() as session:
             tenant, _ = await add_tenant(
                 session, tenant_id=tenant_id, new=new, owner_id=user_id, now=utcnow()
             )
             audit.record(
                 session,
                 actor=actor,
-                tenant_id=tenant_id,
                 action="tenant.create",
                 resource_type="Tenant",
                 resource_id=tenant_id,
@@ -182,10 +188,10 @@ async def create_tenant(
     return tenant
 
 
-async def get_tenant(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> Tenant | None:
+async def get_tenant(*, db: TenantDb) -> Tenant | None:
     """A tenant that has not been deleted."""
-    async with sessions.global_reader() as session:
-        tenant = await session.get(Tenant, tenant_id)
+    async with db.reader() as session:
+        tenant = await session.get(Tenant, db.tenant_id)
     return tenant if tenant and tenant.status is not TenantStatus.DELETED else None
 
 
@@ -212,7 +218,7 @@ def _snapshot(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
 @retry_conflicts
 async def update_tenant(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     actor: Actor,
     name: str | Unchanged | None = UNCHANGED,
     settings: Mapping[str, str | None] | None = None,
@@ -226,9 +232,9 @@ async def update_tenant(
         problems.append(
             name_problem("input.name", name, max_length=TENANT_NAME_MAX_LENGTH, required=True)
         )
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         # Locked: enabling a module checks the settings this may clear.
-        tenant = await lock_tenant(session, actor.tenant_id)
+        tenant = await lock_tenant(session)
         new_settings, setting_problems = tenant_settings.apply(
             tenant.settings, settings or {}, "input.settings"
         )
@@ -255,7 +261,6 @@ async def update_tenant(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="tenant.update",
             resource_type="Tenant",
             resource_id=actor.tenant_id,
@@ -264,11 +269,11 @@ async def update_tenant(
     return tenant
 
 
-async def delete_tenant(*, sessions: SessionFactory, actor: Actor) -> uuid.UUID:
+async def delete_tenant(*, db: TenantDb, actor: Actor) -> uuid.UUID:
     """Soft delete: DELETED at once, every session and API key revoked; purged after retention."""
     now = utcnow()
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        tenant = await lock_tenant(session, actor.tenant_id)
+    async with db.transaction() as session:
+        tenant = await lock_tenant(session)
         before = tenant.status
         tenant.status = TenantStatus.DELETED
         tenant.deleted_at = now
@@ -282,7 +287,6 @@ async def delete_tenant(*, sessions: SessionFactory, actor: Actor) -> uuid.UUID:
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="tenant.delete",
             resource_type="Tenant",
             resource_id=actor.tenant_id,
@@ -291,8 +295,8 @@ async def delete_tenant(*, sessions: SessionFactory, actor: Actor) -> uuid.UUID:
     return actor.tenant_id
 
 
-async def tenant_usage(*, sessions: SessionFactory, tenant_id: uuid.UUID, plan: Plan) -> Usage:
-    async with sessions.tenant_reader(tenant_id) as session:
+async def tenant_usage(*, db: TenantDb, plan: Plan) -> Usage:
+    async with db.reader() as session:
         counts = {resource: await current_usage(session, resource) for resource in Resource}
     return Usage(
         workflows=counts[Resource.WORKFLOWS],
@@ -338,7 +342,7 @@ async def _operator_change(
     if found is None or found.status is TenantStatus.DELETED:
         raise NotFound("Tenant")
     async with sessions.tenant_transaction(found.id) as session:
-        tenant = await lock_tenant(session, found.id)
+        tenant = await lock_tenant(session)
         before = {name: getattr(tenant, name) for name in change}
         for name, value in change.items():
             setattr(tenant, name, value)
@@ -350,7 +354,6 @@ async def _operator_change(
             audit.record(
                 session,
                 actor=None,
-                tenant_id=tenant.id,
                 action="tenant.update",
                 resource_type="Tenant",
                 resource_id=tenant.id,

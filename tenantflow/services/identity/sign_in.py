@@ -14,12 +14,12 @@ from tenantflow.auth.principal import Principal
 from tenantflow.db.models import Membership, Tenant, User
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import TenantStatus
-from tenantflow.services import audit
-from tenantflow.services.account_rules import normalize_email
 from tenantflow.services.errors import NotFound
-from tenantflow.services.origin import Origin
-from tenantflow.services.sessions import IssuedTokens, SessionIssuer, start_session
-from tenantflow.services.trials import effective_status
+from tenantflow.services.identity.account_rules import normalize_email
+from tenantflow.services.identity.origin import Origin
+from tenantflow.services.identity.refresh_sessions import IssuedTokens, SessionIssuer, start_session
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants.trials import effective_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,6 @@ def record(
     audit.record(
         session,
         actor=None,
-        tenant_id=tenant_id,
         action=action,
         resource_type="User",
         resource_id=user_id,

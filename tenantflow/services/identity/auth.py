@@ -24,21 +24,24 @@ from tenantflow.db.models import Membership, RefreshTokenFamily, Tenant, User
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import TenantStatus
-from tenantflow.services import audit, members, sign_in, tenants
-from tenantflow.services.account_rules import password_problem, raise_problems
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import InvalidCredentials, NotFound
-from tenantflow.services.login_guard import LoginGuard
-from tenantflow.services.origin import Origin
-from tenantflow.services.principals import require_user
-from tenantflow.services.sessions import (
+from tenantflow.services.identity import sign_in
+from tenantflow.services.identity.account_rules import password_problem, raise_problems
+from tenantflow.services.identity.login_guard import LoginGuard
+from tenantflow.services.identity.origin import Origin
+from tenantflow.services.identity.principals import require_user
+from tenantflow.services.identity.refresh_sessions import (
     SessionIssuer,
     claim_refresh_token,
     revoke_sessions,
     rotate_into,
     start_session,
 )
-from tenantflow.services.sign_in import SignedIn
+from tenantflow.services.identity.sign_in import SignedIn
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants import lifecycle as tenants
+from tenantflow.services.tenants import members
 
 
 async def _target_tenant(
@@ -60,7 +63,7 @@ async def _record_failed_login(
         tenant_id = await _target_tenant(sessions, user.id, None)
     if tenant_id is None:
         return  # an account without tenants has no trail to write to
-    async with sessions.tenant_transaction(tenant_id) as session:
+    async with sessions.for_tenant(tenant_id).transaction() as session:
         sign_in.record(
             session, action="auth.login_failed", tenant_id=tenant_id, user_id=user.id, origin=origin
         )
@@ -92,7 +95,7 @@ async def log_in(
     tenant_id = await _target_tenant(sessions, user.id, tenant_slug)
     if tenant_id is None:
         raise NotFound("Tenant")
-    async with sessions.tenant_transaction(tenant_id) as session:
+    async with sessions.for_tenant(tenant_id).transaction() as session:
         tenant = await sign_in.live_tenant(session, tenant_id)
         membership = await sign_in.membership_of(session, user.id)
         sign_in.record(
@@ -195,14 +198,14 @@ async def log_out(*, sessions: SessionFactory, refresh_token: str, origin: Origi
 
 
 async def switch_tenant(
-    *, sessions: SessionFactory, issuer: SessionIssuer, actor: Actor, tenant_id: uuid.UUID | None
+    *, sessions: SessionFactory, issuer: SessionIssuer, actor: Actor, tenant_id: uuid.UUID
 ) -> SignedIn:
     """A new session in another tenant of the user's (the current one stays signed in)."""
     user_id = require_user(actor.principal)
     choices = await tenants.memberships_of(sessions=sessions, user_id=user_id)
-    if tenant_id is None or tenant_id not in {m.tenant_id for m in choices}:
+    if tenant_id not in {m.tenant_id for m in choices}:
         raise NotFound("Tenant")
-    async with sessions.tenant_transaction(tenant_id) as session:
+    async with sessions.for_tenant(tenant_id).transaction() as session:
         tenant = await sign_in.live_tenant(session, tenant_id)
         membership = await sign_in.membership_of(session, user_id)
         sign_in.record(
@@ -256,7 +259,7 @@ async def change_password(
         raise InvalidCredentials("The current password is wrong")
     raise_problems(password_problem("newPassword", new_password))
     new_hash = await passwords.hash_password(new_password)
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with sessions.for_tenant(actor.tenant_id).transaction() as session:
         tenant = await sign_in.live_tenant(session, actor.tenant_id)
         membership = await sign_in.membership_of(session, user_id)
         stored = await session.get(User, user_id)
@@ -270,7 +273,6 @@ async def change_password(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="auth.password_change",
             resource_type="User",
             resource_id=user_id,

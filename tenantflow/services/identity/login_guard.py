@@ -20,7 +20,7 @@ from limits.errors import StorageError
 from tenantflow.auth import passwords
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.db.models import User
-from tenantflow.errors import ErrorCode, PublicError
+from tenantflow.errors import ErrorCode, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class LoginGuard:
             log.warning("login throttle storage unavailable: attempt allowed")
             return
         if wait is not None:
-            raise PublicError(
+            raise Refusal(
                 f"Too many failed attempts; try again in {wait} seconds",
                 ErrorCode.RATE_LIMITED,
                 retryAfter=wait,

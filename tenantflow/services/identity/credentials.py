@@ -27,7 +27,7 @@ from tenantflow.db.models import ApiKey, Membership, RefreshTokenFamily, Tenant,
 from tenantflow.db.session import SessionFactory, execute
 from tenantflow.db.types import utcnow
 from tenantflow.enums import TenantStatus
-from tenantflow.services.trials import effective_status, end_trial_if_due
+from tenantflow.services.tenants.trials import effective_status, end_trial_if_due
 
 BEARER = "bearer "
 # lastUsedAt is a hint, not an audit: write it at most this often per key and process.
@@ -130,7 +130,7 @@ class CredentialResolver:
         """The tenant's status as it is in effect; an ended trial is suspended (and persisted)."""
         effective = effective_status(status, trial_ends_at)
         if effective is not status:
-            await end_trial_if_due(self.sessions, tenant_id)
+            await end_trial_if_due(self.sessions.for_tenant(tenant_id))
         return effective
 
     async def _touch_api_key(self, tenant_id: uuid.UUID, key_id: uuid.UUID) -> None:
@@ -140,7 +140,7 @@ class CredentialResolver:
         ):
             return
         self._last_used_writes[key_id] = now
-        async with self.sessions.tenant_transaction(tenant_id) as session:
+        async with self.sessions.for_tenant(tenant_id).transaction() as session:
             await session.exec(
                 update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=utcnow())
             )

@@ -18,15 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.locking import locked
 from tenantflow.db.models import Deployment, Execution, Workflow
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.engine.node_types import join_key
 from tenantflow.enums import DeploymentStatus, ExecutionStatus, WorkflowStatus
-from tenantflow.services import audit
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, NotFound
-from tenantflow.services.quotas import Resource, ensure_quota
-from tenantflow.services.workflow_inputs import (
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants.quotas import Resource, ensure_quota
+from tenantflow.services.workflows.inputs import (
     DESCRIPTION_MAX_CHARS,
     KEEP,
     NAME_MAX_CHARS,
@@ -106,7 +106,7 @@ def _fingerprint(definition: Any) -> str:
 @retry_conflicts
 async def create_workflow(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     actor: Actor,
     name: str,
     description: str | None,
@@ -120,8 +120,8 @@ async def create_workflow(
     )
     problems.raise_if_any()
     assert status is not None  # refused above
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        await ensure_quota(session, actor.tenant_id, Resource.WORKFLOWS)
+    async with db.transaction() as session:
+        await ensure_quota(session, Resource.WORKFLOWS)
         workflow = Workflow(
             name=name,
             description=description,
@@ -133,7 +133,6 @@ async def create_workflow(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="workflow.create",
             resource_type=RESOURCE_TYPE,
             resource_id=workflow.id,
@@ -145,7 +144,7 @@ async def create_workflow(
 @retry_conflicts
 async def update_workflow(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     actor: Actor,
     workflow_id: uuid.UUID,
     expected_version: int | None = None,
@@ -163,7 +162,7 @@ async def update_workflow(
         problems, "input", name=name, description=description, definition=definition, status=status
     )
     problems.raise_if_any()
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         workflow = await lock_workflow(session, workflow_id)
         if expected_version is not None and expected_version != workflow.version:
             raise Conflict(
@@ -185,7 +184,6 @@ async def update_workflow(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="workflow.update",
             resource_type=RESOURCE_TYPE,
             resource_id=workflow.id,
@@ -195,11 +193,9 @@ async def update_workflow(
 
 
 @retry_conflicts
-async def delete_workflow(
-    *, sessions: SessionFactory, actor: Actor, workflow_id: uuid.UUID
-) -> None:
+async def delete_workflow(*, db: TenantDb, actor: Actor, workflow_id: uuid.UUID) -> None:
     """Soft delete; refused while executions are in flight or deployments are not at rest."""
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         workflow = await lock_workflow(session, workflow_id)
         running = select(sa.func.count()).where(
             col(Execution.workflow_id) == workflow_id, col(Execution.status).in_(_IN_FLIGHT)
@@ -218,7 +214,6 @@ async def delete_workflow(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="workflow.delete",
             resource_type=RESOURCE_TYPE,
             resource_id=workflow.id,
@@ -292,14 +287,12 @@ def _check_entry(problems: Problems, entry: object, path: str) -> None:
 
 
 @retry_conflicts
-async def import_workflows(
-    *, sessions: SessionFactory, actor: Actor, data: object
-) -> list[Workflow]:
+async def import_workflows(*, db: TenantDb, actor: Actor, data: object) -> list[Workflow]:
     """Create every workflow of an export document, or none: one bad entry refuses them all."""
     entries = _import_entries(data)
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         if entries:
-            await ensure_quota(session, actor.tenant_id, Resource.WORKFLOWS, adding=len(entries))
+            await ensure_quota(session, Resource.WORKFLOWS, adding=len(entries))
         workflows = [
             Workflow(
                 name=entry["name"],
@@ -314,7 +307,6 @@ async def import_workflows(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="workflow.import",
             resource_type=RESOURCE_TYPE,
             details={"count": len(workflows), "workflowIds": [str(w.id) for w in workflows]},
@@ -323,7 +315,7 @@ async def import_workflows(
 
 
 async def export_workflows(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, workflow_ids: Sequence[uuid.UUID] | None
+    *, db: TenantDb, workflow_ids: Sequence[uuid.UUID] | None
 ) -> dict[str, Any]:
     """The portable document importWorkflows accepts: no ids, no owner, nothing of the tenant.
 
@@ -334,7 +326,7 @@ async def export_workflows(
     if workflow_ids is not None:
         statement = statement.where(col(Workflow.id).in_(list(workflow_ids)))
     statement = statement.order_by(col(Workflow.created_at), col(Workflow.id))
-    async with sessions.tenant_reader(tenant_id) as session:
+    async with db.reader() as session:
         rows = list((await session.exec(statement)).all())
     if workflow_ids is not None:
         position = {key: index for index, key in enumerate(dict.fromkeys(workflow_ids))}

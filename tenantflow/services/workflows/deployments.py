@@ -11,15 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.locking import locked
 from tenantflow.db.models import Deployment, Workflow
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import DeploymentStatus, Environment
-from tenantflow.services import audit
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
-from tenantflow.services.quotas import Resource, ensure_quota
-from tenantflow.services.workflow_inputs import KEEP, NAME_MAX_CHARS, Patch, Problems, not_null
-from tenantflow.services.workflows import lock_workflow
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants.quotas import Resource, ensure_quota
+from tenantflow.services.workflows.inputs import KEEP, NAME_MAX_CHARS, Patch, Problems, not_null
+from tenantflow.services.workflows.workflows import lock_workflow
 
 RESOURCE_TYPE = "Deployment"
 S = DeploymentStatus
@@ -45,7 +45,7 @@ def _snapshot(deployment: Deployment) -> dict[str, Any]:
 @retry_conflicts
 async def create_deployment(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     actor: Actor,
     workflow_id: uuid.UUID,
     name: str,
@@ -55,8 +55,8 @@ async def create_deployment(
     problems = Problems()
     problems.text(name, "input.name", max_chars=NAME_MAX_CHARS, required=True)
     problems.raise_if_any()
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        await ensure_quota(session, actor.tenant_id, Resource.DEPLOYMENTS)
+    async with db.transaction() as session:
+        await ensure_quota(session, Resource.DEPLOYMENTS)
         # Locked: a concurrent deleteWorkflow either sees this deployment or comes first.
         workflow = await lock_workflow(session, workflow_id)
         deployment = Deployment(
@@ -71,7 +71,6 @@ async def create_deployment(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="deployment.create",
             resource_type=RESOURCE_TYPE,
             resource_id=deployment.id,
@@ -106,7 +105,7 @@ async def _deploy(session: AsyncSession, deployment: Deployment) -> None:
 @retry_conflicts
 async def update_deployment(
     *,
-    sessions: SessionFactory,
+    db: TenantDb,
     actor: Actor,
     deployment_id: uuid.UUID,
     status: Patch[DeploymentStatus | None] = KEEP,
@@ -122,7 +121,7 @@ async def update_deployment(
     if status is not KEEP:
         not_null(problems, status, "input.status")
     problems.raise_if_any()
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         deployment = await _lock_deployment(session, deployment_id)
         before = _snapshot(deployment)
         if isinstance(status, DeploymentStatus):
@@ -140,7 +139,6 @@ async def update_deployment(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="deployment.update",
             resource_type=RESOURCE_TYPE,
             resource_id=deployment.id,
@@ -150,17 +148,14 @@ async def update_deployment(
 
 
 @retry_conflicts
-async def delete_deployment(
-    *, sessions: SessionFactory, actor: Actor, deployment_id: uuid.UUID
-) -> None:
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+async def delete_deployment(*, db: TenantDb, actor: Actor, deployment_id: uuid.UUID) -> None:
+    async with db.transaction() as session:
         deployment = await _lock_deployment(session, deployment_id)
         details = {**_snapshot(deployment), "workflowId": str(deployment.workflow_id)}
         await session.delete(deployment)
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="deployment.delete",
             resource_type=RESOURCE_TYPE,
             resource_id=deployment.id,

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.counters import increment
 from tenantflow.db.models import EventSequence, Execution, ExecutionEvent, ExecutionStep
 from tenantflow.db.types import utcnow
-from tenantflow.services.counters import increment
 
 _CURSOR_PREFIX = "ExecutionEvent:"
 

@@ -8,7 +8,6 @@ concurrent enable and disable (or a settings change) cannot leave a dependency b
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,12 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import Module, TenantModule
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
-from tenantflow.services import audit, tenant_settings
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import ModuleDependency, NotFound
-from tenantflow.services.quotas import lock_tenant
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants import settings as tenant_settings
+from tenantflow.services.tenants.quotas import lock_tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +46,18 @@ def _state(module: Module, choice: TenantModule | None) -> ModuleState:
     return ModuleState(module, enabled, choice.enabled_at if choice and enabled else None)
 
 
-async def list_modules(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> list[ModuleState]:
+async def list_modules(*, db: TenantDb) -> list[ModuleState]:
     """The whole catalogue, in its order, with the tenant's state of each module."""
-    async with sessions.tenant_reader(tenant_id) as session:
+    async with db.reader() as session:
         catalogue = await _catalogue(session)
         choices = await _choices(session)
     return [_state(module, choices.get(module.key)) for module in catalogue]
 
 
 @retry_conflicts
-async def _set_enabled(
-    sessions: SessionFactory, actor: Actor, key: str, *, enable: bool
-) -> ModuleState:
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        tenant = await lock_tenant(session, actor.tenant_id)
+async def _set_enabled(db: TenantDb, actor: Actor, key: str, *, enable: bool) -> ModuleState:
+    async with db.transaction() as session:
+        tenant = await lock_tenant(session)
         catalogue = {module.key: module for module in await _catalogue(session)}
         module = catalogue.get(key)
         if module is None:
@@ -100,7 +98,6 @@ async def _set_enabled(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="module.enable" if enable else "module.disable",
             resource_type="Module",
             resource_id=key,
@@ -108,9 +105,9 @@ async def _set_enabled(
     return _state(module, choice)
 
 
-async def enable_module(*, sessions: SessionFactory, actor: Actor, key: str) -> ModuleState:
-    return await _set_enabled(sessions, actor, key, enable=True)
+async def enable_module(*, db: TenantDb, actor: Actor, key: str) -> ModuleState:
+    return await _set_enabled(db, actor, key, enable=True)
 
 
-async def disable_module(*, sessions: SessionFactory, actor: Actor, key: str) -> ModuleState:
-    return await _set_enabled(sessions, actor, key, enable=False)
+async def disable_module(*, db: TenantDb, actor: Actor, key: str) -> ModuleState:
+    return await _set_enabled(db, actor, key, enable=False)

@@ -1,9 +1,10 @@
-"""Conditional writes: an UPDATE whose row count says whether this caller made the change."""
+"""Row helpers: conditional writes, and what an ORM row has loaded."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.dml import Update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,3 +18,8 @@ async def updated_rows(session: AsyncSession, statement: Update) -> int:
         session, statement.execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def is_loaded(row: object, attribute: str) -> bool:
+    """Whether an ORM row holds `attribute` (lists load rows without their large JSON columns)."""
+    return attribute not in sa.inspect(row).unloaded

@@ -19,8 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from tenantflow.db.models import Deployment, Execution, Workflow
-from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.pagination import Listing, SortOrder
 from tenantflow.enums import DeploymentStatus, Environment, ExecutionStatus, WorkflowStatus
 
 Condition = ColumnElement[bool]
@@ -157,67 +156,18 @@ def deployments_statement(conditions: Sequence[Condition]) -> sa.Select[Any]:
     return select(Deployment).where(*conditions)
 
 
-async def workflow_page(
-    *,
-    sessions: SessionFactory,
-    tenant_id: uuid.UUID,
-    criteria: WorkflowCriteria,
-    order: SortOrder,
-    args: PageArgs,
-) -> Page[Workflow]:
-    """A page of the tenant's workflows (deleted ones never appear)."""
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await fetch_page(
-            session, workflows_statement(criteria), order, args, order.scope(criteria)
-        )
+def workflows_listing(criteria: WorkflowCriteria, order: SortOrder) -> Listing:
+    """The tenant's workflows (deleted ones never appear)."""
+    return Listing.of(workflows_statement(criteria), order, criteria)
 
 
-async def count_workflows(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, criteria: WorkflowCriteria
-) -> int:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, workflows_statement(criteria))
-
-
-async def execution_page(
-    *,
-    sessions: SessionFactory,
-    tenant_id: uuid.UUID,
-    criteria: ExecutionCriteria,
-    args: PageArgs,
-) -> Page[Execution]:
-    """A page of the tenant's executions, newest first (those of deleted workflows included)."""
+def executions_listing(criteria: ExecutionCriteria) -> Listing:
+    """The tenant's executions, newest first (those of deleted workflows included)."""
     statement = executions_statement(execution_conditions(criteria))
-    async with sessions.tenant_reader(tenant_id) as session:
-        scope = EXECUTION_ORDER.scope(criteria)
-        return await fetch_page(session, statement, EXECUTION_ORDER, args, scope)
+    return Listing.of(statement, EXECUTION_ORDER, criteria)
 
 
-async def count_executions(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, criteria: ExecutionCriteria
-) -> int:
-    statement = executions_statement(execution_conditions(criteria))
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, statement)
-
-
-async def deployment_page(
-    *,
-    sessions: SessionFactory,
-    tenant_id: uuid.UUID,
-    criteria: DeploymentCriteria,
-    args: PageArgs,
-) -> Page[Deployment]:
-    """A page of the tenant's deployments, most recently updated first."""
+def deployments_listing(criteria: DeploymentCriteria) -> Listing:
+    """The tenant's deployments, most recently updated first."""
     statement = deployments_statement(deployment_conditions(criteria))
-    async with sessions.tenant_reader(tenant_id) as session:
-        scope = DEPLOYMENT_ORDER.scope(criteria)
-        return await fetch_page(session, statement, DEPLOYMENT_ORDER, args, scope)
-
-
-async def count_deployments(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, criteria: DeploymentCriteria
-) -> int:
-    statement = deployments_statement(deployment_conditions(criteria))
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, statement)
+    return Listing.of(statement, DEPLOYMENT_ORDER, criteria)

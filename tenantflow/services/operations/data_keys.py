@@ -124,7 +124,7 @@ async def rewrap_all(engine: AsyncEngine, keyring: MasterKeyring) -> RewrapRepor
         )
     report = RewrapReport()
     for tenant_id in tenant_ids:
-        async with sessions.tenant_transaction(tenant_id) as session:
+        async with sessions.for_tenant(tenant_id).transaction() as session:
             row = await _load(session, for_update=True)
             if row is None:
                 continue

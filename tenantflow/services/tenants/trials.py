@@ -8,18 +8,17 @@ without effect. The operator's `tenantflow tenant activate` makes it ACTIVE.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import col
 
 from tenantflow.db.models import Tenant
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.rows import updated_rows
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan, TenantStatus
-from tenantflow.services import audit
-from tenantflow.services.rows import updated_rows
+from tenantflow.services.operations import audit
 
 TRIAL_LENGTH = timedelta(days=14)
 TRIAL_PLANS = frozenset({Plan.STARTER, Plan.PRO})
@@ -39,15 +38,15 @@ def effective_status(
     return TenantStatus.SUSPENDED if status is TenantStatus.TRIAL and ended else status
 
 
-async def end_trial_if_due(sessions: SessionFactory, tenant_id: uuid.UUID) -> None:
+async def end_trial_if_due(db: TenantDb) -> None:
     """Persist the suspension of an ended trial; one caller writes it, with its audit row."""
     now = utcnow()
-    async with sessions.tenant_transaction(tenant_id) as session:
+    async with db.transaction() as session:
         flipped = await updated_rows(
             session,
             update(Tenant)
             .where(
-                col(Tenant.id) == tenant_id,
+                col(Tenant.id) == db.tenant_id,
                 col(Tenant.status) == TenantStatus.TRIAL,
                 col(Tenant.trial_ends_at) <= now,
             )
@@ -57,10 +56,9 @@ async def end_trial_if_due(sessions: SessionFactory, tenant_id: uuid.UUID) -> No
             audit.record(
                 session,
                 actor=None,
-                tenant_id=tenant_id,
                 action="tenant.update",
                 resource_type="Tenant",
-                resource_id=tenant_id,
+                resource_id=db.tenant_id,
                 details={
                     "status": {"before": TenantStatus.TRIAL, "after": TenantStatus.SUSPENDED},
                     "reason": "trial ended",

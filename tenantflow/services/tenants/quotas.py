@@ -6,7 +6,6 @@ BEGIN IMMEDIATE), so two concurrent requests cannot both take the last free slot
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +24,7 @@ from tenantflow.db.models import (
     UsageCounter,
     Workflow,
 )
+from tenantflow.db.session import require_tenant
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan
 from tenantflow.services.errors import NotFound, QuotaExceeded
@@ -102,19 +102,18 @@ async def current_usage(session: AsyncSession, resource: Resource) -> int:
     return int((await session.exec(statement)).one())
 
 
-async def lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-    """The tenant row, locked until the transaction ends: quota checks and counters serialise."""
-    tenant = (await session.exec(locked(select(Tenant).where(col(Tenant.id) == tenant_id)))).first()
+async def lock_tenant(session: AsyncSession) -> Tenant:
+    """The session's tenant row, locked until the transaction ends: quota checks serialise."""
+    statement = locked(select(Tenant).where(col(Tenant.id) == require_tenant(session)))
+    tenant = (await session.exec(statement)).first()
     if tenant is None:
         raise NotFound("Tenant")
     return tenant
 
 
-async def ensure_quota(
-    session: AsyncSession, tenant_id: uuid.UUID, resource: Resource, *, adding: int = 1
-) -> None:
-    """Raise QuotaExceeded unless `adding` more of `resource` fit the tenant's plan."""
-    tenant = await lock_tenant(session, tenant_id)
+async def ensure_quota(session: AsyncSession, resource: Resource, *, adding: int = 1) -> None:
+    """Raise QuotaExceeded unless `adding` more of `resource` fit the session's tenant's plan."""
+    tenant = await lock_tenant(session)
     limit = PLAN_LIMITS[tenant.plan].limit_of(resource)
     if limit is None:
         return

@@ -25,18 +25,22 @@ from tenantflow.db import narrow_paths
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import Invitation, Membership, Tenant, User
 from tenantflow.db.narrow_paths import InvitationMatch
-from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.pagination import Listing, SortOrder
+from tenantflow.db.rows import updated_rows
+from tenantflow.db.session import SessionFactory, TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Role, TenantStatus
-from tenantflow.services import audit
-from tenantflow.services.account_rules import email_problem, normalize_email, raise_problems
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, NotFound, PermissionDenied
-from tenantflow.services.origin import Origin
-from tenantflow.services.quotas import Resource, ensure_quota, lock_tenant
-from tenantflow.services.rows import updated_rows
-from tenantflow.services.sessions import revoke_sessions
+from tenantflow.services.identity.account_rules import (
+    email_problem,
+    normalize_email,
+    raise_problems,
+)
+from tenantflow.services.identity.origin import Origin
+from tenantflow.services.identity.refresh_sessions import revoke_sessions
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants.quotas import Resource, ensure_quota, lock_tenant
 
 INVITATION_LIFETIME = timedelta(days=7)
 MEMBER_ORDER = SortOrder.by_time(
@@ -58,7 +62,7 @@ def _require(principal: Principal, permission: Permission) -> None:
         raise PermissionDenied(permission.value)
 
 
-def _pending(now: datetime) -> list[sa.ColumnElement[bool]]:
+def pending(now: datetime) -> list[sa.ColumnElement[bool]]:
     return [
         col(Invitation.accepted_at).is_(None),
         col(Invitation.revoked_at).is_(None),
@@ -77,60 +81,21 @@ def is_pending(invitation: InvitationMatch, now: datetime | None = None) -> bool
 # -- reads -----------------------------------------------------------------------------------
 
 
-async def list_members(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, args: PageArgs
-) -> Page[Membership]:
+def members_listing() -> Listing:
     """Oldest first."""
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await fetch_page(
-            session, sa.select(Membership), MEMBER_ORDER, args, MEMBER_ORDER.scope()
-        )
+    return Listing.of(sa.select(Membership), MEMBER_ORDER)
 
 
-async def count_members(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> int:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, sa.select(Membership))
-
-
-async def list_invitations(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, args: PageArgs
-) -> Page[Invitation]:
+def invitations_listing() -> Listing:
     """Pending invitations, oldest first."""
-    statement = sa.select(Invitation).where(*_pending(utcnow()))
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await fetch_page(
-            session, statement, INVITATION_ORDER, args, INVITATION_ORDER.scope("pending")
-        )
-
-
-async def count_invitations(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> int:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, sa.select(Invitation).where(*_pending(utcnow())))
-
-
-async def members_by_id(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, Membership]:
-    statement = select(Membership).where(col(Membership.id).in_(ids))
-    async with sessions.tenant_reader(tenant_id) as session:
-        return {row.id: row for row in (await session.exec(statement)).all()}
-
-
-async def pending_invitations_by_id(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, Invitation]:
-    statement = select(Invitation).where(col(Invitation.id).in_(ids), *_pending(utcnow()))
-    async with sessions.tenant_reader(tenant_id) as session:
-        return {row.id: row for row in (await session.exec(statement)).all()}
+    return Listing.of(sa.select(Invitation).where(*pending(utcnow())), INVITATION_ORDER, "pending")
 
 
 # -- invitations -----------------------------------------------------------------------------
 
 
 @retry_conflicts
-async def invite_member(
-    *, sessions: SessionFactory, actor: Actor, email: str, role: Role
-) -> IssuedInvitation:
+async def invite_member(*, db: TenantDb, actor: Actor, email: str, role: Role) -> IssuedInvitation:
     """A one-time invitation, valid 7 days. The answer does not depend on whether the email has an
     account anywhere (only on this tenant's members and invitations, which the inviter sees)."""
     if role is Role.OWNER:
@@ -138,14 +103,14 @@ async def invite_member(
     raise_problems(email_problem("input.email", email))
     normalized = normalize_email(email)
     now = utcnow()
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         # Locks the tenant: the quota counts pending invitations too.
-        await ensure_quota(session, actor.tenant_id, Resource.MEMBERS)
+        await ensure_quota(session, Resource.MEMBERS)
         member = select(Membership.id).join(User, col(User.id) == col(Membership.user_id))
         if (await session.exec(member.where(col(User.email_normalized) == normalized))).first():
             raise Conflict("This email already belongs to a member")
         invited = select(Invitation.id).where(
-            col(Invitation.email_normalized) == normalized, *_pending(now)
+            col(Invitation.email_normalized) == normalized, *pending(now)
         )
         if (await session.exec(invited)).first():
             raise Conflict("This email has a pending invitation; revoke it to invite again")
@@ -163,7 +128,6 @@ async def invite_member(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="member.invite",
             resource_type="Invitation",
             resource_id=invitation.id,
@@ -173,17 +137,13 @@ async def invite_member(
 
 
 @retry_conflicts
-async def revoke_invitation(
-    *, sessions: SessionFactory, actor: Actor, invitation_id: uuid.UUID | None
-) -> uuid.UUID:
+async def revoke_invitation(*, db: TenantDb, actor: Actor, invitation_id: uuid.UUID) -> uuid.UUID:
     """Revoke a pending invitation; one that was used, revoked or expired is not found."""
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        invitation = None
-        if invitation_id is not None:
-            statement = select(Invitation).where(
-                col(Invitation.id) == invitation_id, *_pending(utcnow())
-            )
-            invitation = (await session.exec(statement)).first()
+    async with db.transaction() as session:
+        statement = select(Invitation).where(
+            col(Invitation.id) == invitation_id, *pending(utcnow())
+        )
+        invitation = (await session.exec(statement)).first()
         if invitation is None:
             raise NotFound("Invitation")
         if invitation.role is Role.OWNER:
@@ -192,7 +152,6 @@ async def revoke_invitation(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="invitation.revoke",
             resource_type="Invitation",
             resource_id=invitation.id,
@@ -227,7 +186,7 @@ async def join(
 ) -> Membership:
     """Use a pending invitation: the user becomes a member with its role (in `session`, scoped to
     the invitation's tenant). Its member slot was taken when it was made."""
-    tenant = await lock_tenant(session, invitation.tenant_id)
+    tenant = await lock_tenant(session)
     if tenant.status is TenantStatus.DELETED:
         raise NotFound("Invitation")
     existing = select(Membership.id).where(col(Membership.user_id) == user_id)
@@ -238,7 +197,7 @@ async def join(
     used = await updated_rows(
         session,
         update(Invitation)
-        .where(col(Invitation.id) == invitation.id, *_pending(now))
+        .where(col(Invitation.id) == invitation.id, *pending(now))
         .values(accepted_at=now),
     )
     if not used:
@@ -252,7 +211,6 @@ async def join(
     audit.record(
         session,
         actor=None,
-        tenant_id=invitation.tenant_id,
         action="member.join",
         resource_type="Member",
         resource_id=membership.id,
@@ -267,11 +225,9 @@ async def join(
 # -- members ---------------------------------------------------------------------------------
 
 
-async def _member_of_user(session: AsyncSession, user_id: uuid.UUID | None) -> Membership:
-    membership = None
-    if user_id is not None:
-        statement = select(Membership).where(col(Membership.user_id) == user_id)
-        membership = (await session.exec(statement)).first()
+async def _member_of_user(session: AsyncSession, user_id: uuid.UUID) -> Membership:
+    statement = select(Membership).where(col(Membership.user_id) == user_id)
+    membership = (await session.exec(statement)).first()
     if membership is None:
         raise NotFound("Member")
     return membership
@@ -287,11 +243,11 @@ async def _ensure_another_owner(session: AsyncSession, membership: Membership) -
 
 @retry_conflicts
 async def update_member_role(
-    *, sessions: SessionFactory, actor: Actor, user_id: uuid.UUID | None, role: Role
+    *, db: TenantDb, actor: Actor, user_id: uuid.UUID, role: Role
 ) -> Membership:
     """Setting the role a member has already succeeds and writes no audit row."""
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        tenant = await lock_tenant(session, actor.tenant_id)
+    async with db.transaction() as session:
+        tenant = await lock_tenant(session)
         membership = await _member_of_user(session, user_id)
         if Role.OWNER in (membership.role, role):
             _require(actor.principal, Permission.MEMBER_MANAGE_OWNER)
@@ -306,7 +262,6 @@ async def update_member_role(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="member.update_role",
             resource_type="Member",
             resource_id=membership.id,
@@ -319,15 +274,13 @@ async def update_member_role(
 
 
 @retry_conflicts
-async def remove_member(
-    *, sessions: SessionFactory, actor: Actor, user_id: uuid.UUID | None
-) -> uuid.UUID:
+async def remove_member(*, db: TenantDb, actor: Actor, user_id: uuid.UUID) -> uuid.UUID:
     """Remove a member (or leave, with one's own id); its sessions in this tenant end at once."""
     leaving = user_id is not None and user_id == actor.user_id
     if not leaving:
         _require(actor.principal, Permission.MEMBER_MANAGE)
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        tenant: Tenant = await lock_tenant(session, actor.tenant_id)
+    async with db.transaction() as session:
+        tenant: Tenant = await lock_tenant(session)
         membership = await _member_of_user(session, user_id)
         if membership.role is Role.OWNER:
             if not leaving:
@@ -339,7 +292,6 @@ async def remove_member(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="member.remove",
             resource_type="Member",
             resource_id=membership.id,

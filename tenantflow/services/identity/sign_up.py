@@ -18,19 +18,21 @@ from tenantflow.db.models import User
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan
-from tenantflow.services import members, sign_in, tenants
-from tenantflow.services.account_rules import (
+from tenantflow.services.errors import Conflict
+from tenantflow.services.identity import sign_in
+from tenantflow.services.identity.account_rules import (
     email_problem,
     name_problem,
     normalize_email,
     password_problem,
     raise_problems,
 )
-from tenantflow.services.errors import Conflict
-from tenantflow.services.login_guard import LoginGuard
-from tenantflow.services.origin import Origin
-from tenantflow.services.sessions import SessionIssuer
-from tenantflow.services.sign_in import SignedIn
+from tenantflow.services.identity.login_guard import LoginGuard
+from tenantflow.services.identity.origin import Origin
+from tenantflow.services.identity.refresh_sessions import SessionIssuer
+from tenantflow.services.identity.sign_in import SignedIn
+from tenantflow.services.tenants import lifecycle as tenants
+from tenantflow.services.tenants import members
 
 USER_NAME_MAX_LENGTH = 200
 
@@ -73,7 +75,7 @@ async def sign_up(
     user, new_account = await _existing_or_new_user(sessions, throttle, form, origin)
     tenant_id = uuid.uuid4()
     try:
-        async with sessions.tenant_transaction(tenant_id) as session:
+        async with sessions.for_tenant(tenant_id).transaction() as session:
             if new_account:
                 session.add(user)
                 await session.flush()  # the membership references the user

@@ -10,20 +10,20 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 
 from tenantflow.auth.secrets import api_key_prefix, hash_token, new_api_key
 from tenantflow.db.faults import retry_conflicts
 from tenantflow.db.models import ApiKey
-from tenantflow.db.pagination import Page, PageArgs, SortOrder, count_rows, fetch_page
-from tenantflow.db.session import SessionFactory
+from tenantflow.db.pagination import Listing, SortOrder
+from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Role
-from tenantflow.services import audit
-from tenantflow.services.account_rules import name_problem, raise_problems
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import FieldProblem, NotFound
-from tenantflow.services.quotas import lock_tenant
+from tenantflow.services.identity.account_rules import name_problem, raise_problems
+from tenantflow.services.operations import audit
+from tenantflow.services.tenants.quotas import lock_tenant
 
 NAME_MAX_LENGTH = 100
 # Newest first, revoked keys included (their revokedAt shows when).
@@ -37,15 +37,13 @@ class IssuedApiKey:
 
 
 @retry_conflicts
-async def create_api_key(
-    *, sessions: SessionFactory, actor: Actor, name: str, role: Role
-) -> IssuedApiKey:
+async def create_api_key(*, db: TenantDb, actor: Actor, name: str, role: Role) -> IssuedApiKey:
     raise_problems(
         name_problem("input.name", name, max_length=NAME_MAX_LENGTH, required=True),
         FieldProblem("input.role", "An API key cannot be OWNER") if role is Role.OWNER else None,
     )
     secret = new_api_key()
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
+    async with db.transaction() as session:
         key = ApiKey(
             name=name.strip(),
             prefix=api_key_prefix(secret),
@@ -57,7 +55,6 @@ async def create_api_key(
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="api_key.create",
             resource_type="ApiKey",
             resource_id=key.id,
@@ -67,22 +64,19 @@ async def create_api_key(
 
 
 @retry_conflicts
-async def revoke_api_key(
-    *, sessions: SessionFactory, actor: Actor, key_id: uuid.UUID | None
-) -> ApiKey:
+async def revoke_api_key(*, db: TenantDb, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     """Revoking a revoked key succeeds and changes nothing (no audit row)."""
-    async with sessions.tenant_transaction(actor.tenant_id) as session:
-        key = await session.get(ApiKey, key_id) if key_id is not None else None
+    async with db.transaction() as session:
+        key = await session.get(ApiKey, key_id)
         if key is None:
             raise NotFound("ApiKey")
         if key.revoked_at is not None:
             return key
         key.revoked_at = utcnow()
-        (await lock_tenant(session, actor.tenant_id)).auth_version += 1
+        (await lock_tenant(session)).auth_version += 1
         audit.record(
             session,
             actor=actor,
-            tenant_id=actor.tenant_id,
             action="api_key.revoke",
             resource_type="ApiKey",
             resource_id=key.id,
@@ -91,21 +85,6 @@ async def revoke_api_key(
     return key
 
 
-async def list_api_keys(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, args: PageArgs
-) -> Page[ApiKey]:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await fetch_page(session, sa.select(ApiKey), ORDER, args, ORDER.scope())
-
-
-async def count_api_keys(*, sessions: SessionFactory, tenant_id: uuid.UUID) -> int:
-    async with sessions.tenant_reader(tenant_id) as session:
-        return await count_rows(session, sa.select(ApiKey))
-
-
-async def api_keys_by_id(
-    *, sessions: SessionFactory, tenant_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, ApiKey]:
-    async with sessions.tenant_reader(tenant_id) as session:
-        rows = (await session.exec(select(ApiKey).where(col(ApiKey.id).in_(ids)))).all()
-    return {row.id: row for row in rows}
+def api_keys_listing() -> Listing:
+    """Oldest first; revoked keys included."""
+    return Listing.of(sa.select(ApiKey), ORDER)

@@ -18,8 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.auth.secrets import hash_token, new_refresh_token
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.models import RefreshToken, RefreshTokenFamily
+from tenantflow.db.rows import updated_rows
 from tenantflow.db.types import utcnow
-from tenantflow.services.rows import updated_rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.models import AuditLog
+from tenantflow.db.session import require_tenant
 from tenantflow.services.actor import Actor
 
 # Keys whose values never enter an audit row, whatever the caller passes.
@@ -60,7 +61,6 @@ def record(
     session: AsyncSession,
     *,
     actor: Actor | None,
-    tenant_id: uuid.UUID,
     action: str,
     resource_type: str,
     resource_id: uuid.UUID | str | None = None,
@@ -69,11 +69,13 @@ def record(
     ip_address: str | None = None,
     request_id: str | None = None,
 ) -> AuditLog:
-    """Add an audit row to the session's transaction; it commits or rolls back with the change.
+    """Add an audit row to the session's transaction (in the session's tenant); it commits or
+    rolls back with the change.
 
     `actor` is the authenticated principal; for sign-up, login and other unauthenticated actions
     pass `user_id` (and the request's address and id) instead.
     """
+    tenant_id = require_tenant(session)
     principal = actor.principal if actor else None
     row = AuditLog(
         tenant_id=tenant_id,

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from tenantflow.services.account_rules import email_problem
 from tenantflow.services.errors import FieldProblem
+from tenantflow.services.identity.account_rules import email_problem
 
 DEFAULTS: Mapping[str, str] = {"timezone": "UTC", "locale": "en-US", "currency": "USD"}
 OPTIONAL = ("companyEmail", "address", "logoUrl")
