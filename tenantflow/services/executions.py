@@ -191,6 +191,10 @@ async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> W
         raise ValidationFailed.single(
             "input.workflowId", f"A {workflow.status.value} workflow cannot run"
         )
+    if not workflow.definition.get("nodes"):
+        raise ValidationFailed.single(
+            "input.workflowId", "The workflow has no nodes yet: add one before running it"
+        )
     return workflow
 
 

@@ -69,6 +69,8 @@ def found(problems: list[FieldProblem], expected: list[tuple[str, str]]) -> list
 
 
 VALID: list[tuple[str, dict[str, Any]]] = [
+    ("an empty draft", {"nodes": [], "edges": []}),
+    ("an empty draft, no edges key", {"nodes": []}),
     ("one noop, no edges key", {"nodes": [node("a")]}),
     ("explicit empty config and edges", {"nodes": [node("a", config={})], "edges": []}),
     ("id characters", {"nodes": [node("Az09_.-")]}),
@@ -104,9 +106,8 @@ INVALID: list[tuple[str, object, list[tuple[str, str]]]] = [
     ("a list", [], [(D, 'must be an object with "nodes" and "edges"')]),
     ("null", None, [(D, "must be an object")]),
     ("a string", "nodes", [(D, "must be an object")]),
-    ("no nodes", {}, [(N, "is required: a list of 1 to 500 nodes")]),
-    ("empty nodes", {"nodes": []}, [(N, "must contain at least one node")]),
-    ("nodes an object", {"nodes": {"a": {}}}, [(N, "must be a list of 1 to 500 nodes")]),
+    ("no nodes", {}, [(N, "is required: a list of at most 500 nodes ([] for a draft)")]),
+    ("nodes an object", {"nodes": {"a": {}}}, [(N, "must be a list of at most 500 nodes")]),
     (
         "unknown top-level keys",
         {"name": "x", "nodes": [node("a")], "odd key": 1},
