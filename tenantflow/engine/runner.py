@@ -28,12 +28,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.models import Execution, ExecutionStep, Tenant
 from tenantflow.db.session import SessionFactory
-from tenantflow.db.types import utcnow
 from tenantflow.engine.definition import check_json_size, predecessors, sinks, topological_order
 from tenantflow.engine.lease import Interruption, Lease, hand_back, lock_if_owned, release
 from tenantflow.engine.node_types import NODE_TYPES, NodeFailure
 from tenantflow.enums import ExecutionStatus, TenantStatus
-from tenantflow.services.events import record_execution_event
+from tenantflow.services.events import event_time, record_execution_event
 from tenantflow.services.executions import change_status, close_running_steps
 
 log = logging.getLogger(__name__)
@@ -188,7 +187,7 @@ class ExecutionRun:
                     node_type=node["type"],
                     status=ExecutionStatus.RUNNING,
                 )
-            now = utcnow()
+            now = await event_time(session, execution.tenant_id)
             step.node_type = node["type"]
             step.status = ExecutionStatus.RUNNING
             step.started_at = now
@@ -242,7 +241,7 @@ class ExecutionRun:
                 return False
             step = await _step_row(session, execution.id, node["id"])
             assert step is not None, "the step was written when the node started"
-            now = utcnow()
+            now = await event_time(session, execution.tenant_id)
             step.finished_at = now
             if result.error is None:
                 step.status = ExecutionStatus.SUCCEEDED
