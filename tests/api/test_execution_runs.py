@@ -23,6 +23,7 @@ from tenantflow.app import build_app
 from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.engine.executor import Executor
+from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan, Role
 from tenantflow.services.events import decode_event_cursor
 from tenantflow.settings import Settings
@@ -108,8 +109,11 @@ async def api(server: ASGIApp) -> AsyncIterator[GraphQLClient]:
 
 
 @asynccontextmanager
-async def executor_of_another_process(sessions: SessionFactory) -> AsyncIterator[Executor]:
-    executor = Executor(sessions, workers=2, lease_seconds=5, poll_seconds=0.05)
+async def executor_of_another_process(
+    sessions: SessionFactory, settings: Settings
+) -> AsyncIterator[Executor]:
+    nodes = NodeServices.from_settings(settings)
+    executor = Executor(sessions, nodes=nodes, workers=2, lease_seconds=5, poll_seconds=0.05)
     await executor.start()
     try:
         yield executor
@@ -226,7 +230,11 @@ async def test_a_failing_node_fails_the_execution_and_later_nodes_never_start(
 
 
 async def test_a_subscriber_sees_every_change_of_a_run_in_order_then_completes(
-    app: ASGIApp, gql: GraphQLClient, members: Members, sessions: SessionFactory
+    app: ASGIApp,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    settings: Settings,
 ) -> None:
     # given a queued execution with a subscriber (nothing runs it yet)
     definition = {
@@ -240,7 +248,7 @@ async def test_a_subscriber_sees_every_change_of_a_run_in_order_then_completes(
         operation = await ws.subscribe(EXECUTION_UPDATED, {"id": execution_id})
         seen = [(await ws.next_data())["executionUpdated"]]
         # when an executor (of another process) runs it
-        async with executor_of_another_process(sessions):
+        async with executor_of_another_process(sessions, settings):
             seen += [(await ws.next_data())["executionUpdated"] for _ in range(6)]
             completion = await ws.receive()
     # then every change arrives, in order, and the subscription completes after the last
@@ -298,7 +306,10 @@ async def test_cancelling_during_a_delay_cancels_its_step_and_nothing_overwrites
 
 
 async def test_a_run_uses_the_definition_it_was_queued_with(
-    gql: GraphQLClient, members: Members, sessions: SessionFactory
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    settings: Settings,
 ) -> None:
     # given an execution queued before its workflow changed
     owner = await members.tenant()
@@ -311,7 +322,7 @@ async def test_a_run_uses_the_definition_it_was_queued_with(
         "__typename"
     ] == "WorkflowPayload"
     # when it runs
-    async with executor_of_another_process(sessions):
+    async with executor_of_another_process(sessions, settings):
         execution = await finished(gql, sessions, owner, execution_id)
     # then it ran the snapshot
     assert execution["workflowVersion"] == 1
@@ -363,7 +374,11 @@ subscription {
 
 
 async def test_cancels_racing_the_executor_leave_events_in_order_of_time_and_position(
-    app: ASGIApp, gql: GraphQLClient, members: Members, sessions: SessionFactory
+    app: ASGIApp,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    settings: Settings,
 ) -> None:
     # given queued runs and a subscriber to all of their tenant's events
     owner = await members.tenant(plan=Plan.PRO)
@@ -375,7 +390,7 @@ async def test_cancels_racing_the_executor_leave_events_in_order_of_time_and_pos
         seen: list[dict[str, Any]] = []
         ended: set[str] = set()
         # when an executor runs them and each is cancelled once its delay runs (mid-node)
-        async with executor_of_another_process(sessions):
+        async with executor_of_another_process(sessions, settings):
             while len(ended) < len(runs):
                 event = (await ws.next_data(seconds=20))["executionEvents"]
                 seen.append(event)
