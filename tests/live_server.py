@@ -53,6 +53,21 @@ def running(
             process.wait(timeout=10)
 
 
+@contextmanager
+def embedded_server(folder: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`tenantflow serve` on a migrated SQLite database in `folder`; the GraphQL URL."""
+    from tenantflow.db import migrate
+
+    url = f"sqlite+aiosqlite:///{folder / 'tenantflow.db'}"
+    migrate.upgrade(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {"TENANTFLOW_DATABASE_URL": url, "TENANTFLOW_DATA_DIR": str(folder), **(env or {})}
+    command = ["-m", "tenantflow.cli", "serve", "--port", str(port)]
+    with running(command, base, folder=folder, env=settings):
+        yield f"{base}/graphql"
+
+
 def _healthy(base_url: str) -> bool:
     try:
         return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200

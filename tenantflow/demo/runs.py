@@ -51,20 +51,19 @@ async def make_runs(
     by_status = {status: [p for p in runs if p.run.status is status] for status in ExecutionStatus}
     if len(by_status[ExecutionStatus.RUNNING]) > 1:
         raise ValueError("one worker hands back one RUNNING execution")
-    executor_work = [
-        *by_status[ExecutionStatus.SUCCEEDED],
-        *by_status[ExecutionStatus.FAILED],
-        *by_status[ExecutionStatus.CANCELLED],
-        *by_status[ExecutionStatus.RUNNING],
-    ]
-    if executor_work:
+    to_end = [*by_status[ExecutionStatus.SUCCEEDED], *by_status[ExecutionStatus.FAILED]]
+    stopped = [*by_status[ExecutionStatus.CANCELLED], *by_status[ExecutionStatus.RUNNING]]
+    if to_end or stopped:
+        # Queued before the executor starts, and each later one while it is idle: a run being
+        # queued while the executor writes (a tenant lock against the event stream's) can
+        # deadlock on PostgreSQL until the quotas' lock modes change.
+        ended = [(planned, await _queue(sessions, planned)) for planned in to_end]
         executor = Executor(
             sessions, nodes=nodes, workers=1, lease_seconds=LEASE_SECONDS, poll_seconds=0.05
         )
         await executor.start()
         try:
-            await _run_to_end(sessions, by_status[ExecutionStatus.SUCCEEDED])
-            await _run_to_end(sessions, by_status[ExecutionStatus.FAILED])
+            await _wait_for_ends(sessions, ended)
             for planned in by_status[ExecutionStatus.CANCELLED]:
                 await _cancel_in_a_delay(sessions, planned)
             for planned in by_status[ExecutionStatus.RUNNING]:
@@ -85,8 +84,9 @@ async def _queue(sessions: SessionFactory, planned: PlannedRun) -> uuid.UUID:
     return execution.id
 
 
-async def _run_to_end(sessions: SessionFactory, runs: Sequence[PlannedRun]) -> None:
-    queued = [(planned, await _queue(sessions, planned)) for planned in runs]
+async def _wait_for_ends(
+    sessions: SessionFactory, queued: Sequence[tuple[PlannedRun, uuid.UUID]]
+) -> None:
     for planned, execution_id in queued:
         status = await _until(partial(_ended, sessions, planned.actor, execution_id))
         if status is not planned.run.status:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -166,6 +167,12 @@ async def start_workflow(
     return execution_id
 
 
+async def waiting(sessions: SessionFactory, member: Member, execution_id: str) -> bool:
+    """Whether the execution's step `wait` (of `delaying`) is running."""
+    step = (await step_rows(sessions, member, execution_id)).get("wait")
+    return step is not None and step.status is ExecutionStatus.RUNNING
+
+
 def seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
@@ -271,12 +278,7 @@ async def test_cancelling_during_a_delay_cancels_its_step_and_nothing_overwrites
     # given an execution waiting in a 10 s delay
     owner = await members.tenant()
     execution_id = await start_workflow(api, owner, delaying(10_000))
-
-    async def waiting() -> bool:
-        step = (await step_rows(sessions, owner, execution_id)).get("wait")
-        return step is not None and step.status is ExecutionStatus.RUNNING
-
-    await eventually(waiting)
+    await eventually(partial(waiting, sessions, owner, execution_id))
     # when it is cancelled
     cancelled = (await api.ok(CANCEL, {"id": execution_id}, as_=owner))["cancelExecution"]
     assert cancelled["execution"]["status"] == "CANCELLED"
@@ -430,12 +432,7 @@ async def test_cancelling_again_says_the_execution_already_ended(
     # given a run cancelled while it waits
     owner = await members.tenant()
     execution_id = await start_workflow(api, owner, delaying(10_000))
-
-    async def waiting() -> bool:
-        step = (await step_rows(sessions, owner, execution_id)).get("wait")
-        return step is not None and step.status is ExecutionStatus.RUNNING
-
-    await eventually(waiting)
+    await eventually(partial(waiting, sessions, owner, execution_id))
     first = (await api.ok(ENDED_CANCEL, {"id": execution_id}, as_=owner))["cancelExecution"]
     assert first == {"__typename": "ExecutionPayload"}
     stream = len(await events(sessions, owner))

@@ -6,7 +6,6 @@ refused address is refused before anything connects.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
 import uuid
@@ -31,7 +30,7 @@ from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.test_workflows_support import create_workflow, key_of, run_workflow
 from tests.http_echo import EchoServer, echo_server
 from tests.polling import eventually
-from tests.test_secrets_in_logs import text_of
+from tests.test_secrets_in_logs import capture_every_logger, text_of
 
 EXECUTION = """
 query($id: ID!) {
@@ -208,10 +207,7 @@ async def test_a_provider_key_is_sent_audited_and_never_shown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # given every logger at DEBUG, and a key whose secret the echo server will reflect
-    caplog.set_level(logging.DEBUG)
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger) and logger.level > logging.DEBUG:
-            caplog.set_level(logging.DEBUG, logger=name)
+    capture_every_logger(caplog)
     owner = await members.tenant()
     secret = f"sk-live-{secrets.token_urlsafe(24)}"
     key_id = await new_key(api, owner, secret)

@@ -20,8 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tenantflow.db import migrate
-from tests.live_server import free_port, running
+from tests.live_server import embedded_server
 
 HERE = Path(__file__).resolve().parent
 # Outside the repository (node_modules), shared by runs; like ../shared/conformance's work folder.
@@ -74,20 +73,9 @@ def browser_kit() -> Path:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`tenantflow serve` on the embedded default, GraphiQL on, on a free loopback port."""
-    folder = tmp_path_factory.mktemp("graphiql-link")
-    url = f"sqlite+aiosqlite:///{folder / 'tenantflow.db'}"
-    migrate.upgrade(url)
-    port = free_port()
-    env = {
-        "TENANTFLOW_DATABASE_URL": url,
-        "TENANTFLOW_DATA_DIR": str(folder),
-        "TENANTFLOW_EXECUTOR_WORKERS": "0",
-    }
-    base = f"http://127.0.0.1:{port}"
-    with running(
-        ["-m", "tenantflow.cli", "serve", "--port", str(port)], base, folder=folder, env=env
-    ):
-        yield f"{base}/graphql"
+    env = {"TENANTFLOW_EXECUTOR_WORKERS": "0"}
+    with embedded_server(tmp_path_factory.mktemp("graphiql-link"), env) as url:
+        yield url
 
 
 def sign_up(graphql: str) -> str:

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantflow.db import migrate
-from tests.live_server import free_port, running
+from tests.live_server import embedded_server
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TENANTFLOW_SHARED_DIR", REPO.parent / "shared"))
@@ -26,15 +25,8 @@ pytestmark = pytest.mark.conformance
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`tenantflow serve` on the embedded default, on a free loopback port."""
-    folder = tmp_path_factory.mktemp("live")
-    url = f"sqlite+aiosqlite:///{folder / 'tenantflow.db'}"
-    migrate.upgrade(url)
-    port = free_port()
-    env = {"TENANTFLOW_DATABASE_URL": url, "TENANTFLOW_DATA_DIR": str(folder)}
-    base = f"http://127.0.0.1:{port}"
-    command = ["-m", "tenantflow.cli", "serve", "--port", str(port)]
-    with running(command, base, folder=folder, env=env):
-        yield f"{base}/graphql"
+    with embedded_server(tmp_path_factory.mktemp("live")) as url:
+        yield url
 
 
 def run_check(
