@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 
 import strawberry
 
+from tenantflow.global_ids import encode_global_id, parse_global_id, uuid_of
+
+__all__ = ["parse_global_id", "to_global_id", "uuid_of"]
+
 
 def to_global_id(type_name: str, key: uuid.UUID | str) -> strawberry.ID:
-    raw = f"{type_name}:{key}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
-
-
-def parse_global_id(value: str) -> tuple[str, str] | None:
-    """(type name, key) of a well-formed id, or None."""
-    if not isinstance(value, str) or not 0 < len(value) <= 200:
-        return None
-    try:
-        decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    type_name, separator, key = decoded.partition(":")
-    if not separator or not type_name or not key:
-        return None
-    return type_name, key
-
-
-def uuid_of(value: str, type_name: str) -> uuid.UUID | None:
-    """The primary key behind a global id of `type_name`; None for a malformed id or another type.
-
-    Callers treat None exactly like an id that does not exist.
-    """
-    parsed = parse_global_id(value)
-    if parsed is None or parsed[0] != type_name:
-        return None
-    try:
-        return uuid.UUID(parsed[1])
-    except ValueError:
-        return None
+    return strawberry.ID(encode_global_id(type_name, key))

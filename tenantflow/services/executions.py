@@ -2,6 +2,8 @@
 
 A status change is only ever written through `change_status`, which adds its event in the same
 transaction (subscribers read the event table; nothing is published that was not committed).
+Times of changes come from `events.event_time`, read after the tenant's event stream is locked, so
+that events carry non-decreasing times in the order they commit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tenantflow.services import audit
 from tenantflow.services.actor import Actor
 from tenantflow.services.counters import increment
 from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
-from tenantflow.services.events import record_execution_event
+from tenantflow.services.events import event_time, record_execution_event
 from tenantflow.services.quotas import Resource, ensure_quota, lock_tenant, usage_period
 from tenantflow.services.workflow_inputs import IDEMPOTENCY_KEY_MAX_CHARS, Problems
 
@@ -48,10 +50,17 @@ async def change_status(
     at: datetime | None = None,
 ) -> None:
     """Move `execution` (locked by the caller) to `status` and write the event, in the caller's
-    transaction. Moves the contract does not allow raise InvalidTransition."""
+    transaction, at `at` (from `event_time`; taken here when omitted). Moves the contract does
+    not allow raise InvalidTransition."""
+    if execution.status.is_terminal:
+        raise InvalidTransition(
+            execution.status.value,
+            status.value,
+            message=f"The execution already ended ({execution.status.value})",
+        )
     if status not in _TRANSITIONS.get(execution.status, frozenset()):
         raise InvalidTransition(execution.status.value, status.value)
-    now = at or utcnow()
+    now = at or await event_time(session, execution.tenant_id)
     execution.status = status
     if status is ExecutionStatus.RUNNING and execution.started_at is None:
         execution.started_at = now
@@ -77,8 +86,11 @@ async def close_running_steps(
         col(ExecutionStep.execution_id) == execution.id,
         col(ExecutionStep.status) == ExecutionStatus.RUNNING,
     )
-    now = utcnow()
-    for step in (await session.exec(statement.order_by(col(ExecutionStep.started_at)))).all():
+    steps = (await session.exec(statement.order_by(col(ExecutionStep.started_at)))).all()
+    if not steps:
+        return
+    now = await event_time(session, execution.tenant_id)
+    for step in steps:
         step.status = status
         step.finished_at = now
         step.error = error
@@ -150,6 +162,7 @@ async def run_workflow(
                 return first
         workflow = await _runnable_workflow(session, workflow_id)
         await ensure_quota(session, actor.tenant_id, Resource.EXECUTIONS)
+        now = await event_time(session, actor.tenant_id)
         execution = Execution(
             workflow_id=workflow.id,
             workflow_version=workflow.version,
@@ -194,6 +207,10 @@ async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> W
         raise ValidationFailed.single(
             "input.workflowId", f"A {workflow.status.value} workflow cannot run"
         )
+    if not workflow.definition.get("nodes"):
+        raise ValidationFailed.single(
+            "input.workflowId", "The workflow has no nodes yet: add one before running it"
+        )
     return workflow
 
 
@@ -224,12 +241,13 @@ async def cancel_execution(
     async with sessions.tenant_transaction(actor.tenant_id) as session:
         execution = await _lock_execution(session, execution_id)
         before = execution.status
-        now = utcnow()
         if before is ExecutionStatus.RUNNING:
-            execution.cancel_requested_at = now
             # Its executor may be gone: the step it was running ends here, not never.
             await close_running_steps(session, execution, ExecutionStatus.CANCELLED, None)
-        await change_status(session, execution, ExecutionStatus.CANCELLED, at=now)
+        # After the steps: the terminal event comes last, and no earlier in time.
+        await change_status(session, execution, ExecutionStatus.CANCELLED)
+        if before is ExecutionStatus.RUNNING:
+            execution.cancel_requested_at = execution.finished_at
         audit.record(
             session,
             actor=actor,

@@ -20,7 +20,7 @@ from tenantflow.db.locking import locked
 from tenantflow.db.models import Deployment, Execution, Workflow
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
-from tenantflow.engine.node_types import join_key
+from tenantflow.engine.node_base import join_key
 from tenantflow.enums import DeploymentStatus, ExecutionStatus, WorkflowStatus
 from tenantflow.services import audit
 from tenantflow.services.actor import Actor

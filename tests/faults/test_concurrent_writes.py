@@ -21,6 +21,7 @@ from tenantflow.db import models
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.session import SessionFactory, TransactionTimeouts, execute
 from tenantflow.engine.executor import Executor
+from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
@@ -65,7 +66,10 @@ async def executors(settings: Settings, count: int) -> AsyncIterator[list[Sessio
     """`count` executors on engines of their own, as separate processes would run them."""
     engines = [runtime_engine(settings) for _ in range(count)]
     factories = [SessionFactory(e, timeouts=TransactionTimeouts.of(settings)) for e in engines]
-    running = [Executor(f, workers=4, lease_seconds=10, poll_seconds=0.05) for f in factories]
+    nodes = NodeServices.from_settings(settings)
+    running = [
+        Executor(f, nodes=nodes, workers=4, lease_seconds=10, poll_seconds=0.05) for f in factories
+    ]
     for executor in running:
         await executor.start()
     try:
