@@ -16,17 +16,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.faults import retry_conflicts
-from tenantflow.db.locking import locked
-from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, UsageCounter, Workflow
+from tenantflow.db.locking import lock_name, locked, shared
+from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, Tenant, Workflow
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, WorkflowStatus
 from tenantflow.services import audit
 from tenantflow.services.actor import Actor
-from tenantflow.services.counters import increment
 from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
 from tenantflow.services.events import event_time, record_execution_event
-from tenantflow.services.quotas import Resource, ensure_quota, lock_tenant, usage_period
+from tenantflow.services.quotas import take_execution
 from tenantflow.services.workflow_inputs import IDEMPOTENCY_KEY_MAX_CHARS, Problems
 
 RESOURCE_TYPE = "Execution"
@@ -152,17 +151,17 @@ async def run_workflow(
     """
     _check_run_input(run_input, idempotency_key)
     async with sessions.tenant_transaction(actor.tenant_id) as session:
-        # Runs of a tenant serialise on its row: the quota and the idempotency keys hold.
-        await lock_tenant(session, actor.tenant_id)
-        now = utcnow()
         key_row = None
         if idempotency_key is not None:
-            key_row, first = await _replayed(session, idempotency_key, workflow_id, now)
+            # Concurrent runs with one key queue one execution: the first claims the key.
+            await lock_name(session, f"idempotency:{actor.tenant_id}:{idempotency_key}")
+            key_row, first = await _replayed(session, idempotency_key, workflow_id, utcnow())
             if first is not None:
                 return first
         workflow = await _runnable_workflow(session, workflow_id)
-        await ensure_quota(session, actor.tenant_id, Resource.EXECUTIONS)
-        now = await event_time(session, actor.tenant_id)
+        tenant = await session.get(Tenant, actor.tenant_id)
+        if tenant is None:
+            raise NotFound("Tenant")
         execution = Execution(
             workflow_id=workflow.id,
             workflow_version=workflow.version,
@@ -170,17 +169,14 @@ async def run_workflow(
             status=ExecutionStatus.QUEUED,
             input=run_input,
             triggered_by_id=actor.user_id,
-            queued_at=now,
         )
         session.add(execution)
+        # The two locks a run contends on, taken last (usage, then events): see db/locking.py.
+        await take_execution(session, tenant, utcnow())
+        now = await event_time(session, actor.tenant_id)
+        execution.queued_at = now
         await session.flush()  # the event and the key refer to it
         await record_execution_event(session, execution=execution, at=now)
-        await increment(
-            session,
-            UsageCounter,
-            keys={"tenant_id": actor.tenant_id, "period": usage_period(now)},
-            column="executions",
-        )
         if idempotency_key is not None:
             _remember_key(session, key_row, idempotency_key, execution, now)
         audit.record(
@@ -196,8 +192,9 @@ async def run_workflow(
 
 
 async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> Workflow:
-    """The workflow, locked (a deletion cannot pass it); deleted or ARCHIVED ones cannot run."""
-    statement = locked(select(Workflow).where(col(Workflow.id) == workflow_id))
+    """The workflow, held (a deletion waits for this run, or this run sees it deleted; other
+    runs and updates go on); deleted or ARCHIVED ones cannot run."""
+    statement = shared(select(Workflow).where(col(Workflow.id) == workflow_id))
     workflow = (await session.exec(statement)).first()
     if workflow is None:
         raise NotFound("Workflow")

@@ -27,6 +27,7 @@ from tenantflow.db.models import (
 )
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan
+from tenantflow.services.counters import increment
 from tenantflow.services.errors import NotFound, QuotaExceeded
 
 
@@ -108,6 +109,24 @@ async def lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     if tenant is None:
         raise NotFound("Tenant")
     return tenant
+
+
+async def take_execution(session: AsyncSession, tenant: Tenant, now: datetime) -> None:
+    """Count one more execution this month for the session's tenant; QuotaExceeded (and the
+    count rolled back with the transaction) when the plan has no slot left.
+
+    The month's counter row is the lock: runs of a tenant wait for each other only there, and
+    only from this statement to their commit (so call it late).
+    """
+    taken = await increment(
+        session,
+        UsageCounter,
+        keys={"tenant_id": tenant.id, "period": usage_period(now)},
+        column="executions",
+    )
+    limit = PLAN_LIMITS[tenant.plan].executions_per_month
+    if limit is not None and taken > limit:
+        raise QuotaExceeded(Resource.EXECUTIONS.value, limit, tenant.plan)
 
 
 async def ensure_quota(

@@ -190,3 +190,19 @@ async def execution_status(
     statement = select(models.Execution).where(col(models.Execution.id) == key_of(global_id))
     async with sessions.tenant_reader(member.tenant_id) as session:
         return (await session.exec(statement)).one().status
+
+
+async def test_concurrent_runs_with_one_idempotency_key_queue_one_execution(
+    gql: GraphQLClient, members: Members, sessions: SessionFactory
+) -> None:
+    # given a workflow
+    member = await members.tenant(plan=Plan.ENTERPRISE)
+    workflow = (await create_workflow(gql, member, definition=QUICK))["id"]
+    # when 20 runs with the same idempotency key arrive at once
+    variables = {"input": {"workflowId": workflow, "idempotencyKey": "nightly-2026-12-01"}}
+    responses = await asyncio.gather(
+        *(gql.execute(RUN_WORKFLOW, variables, as_=member) for _ in range(20))
+    )
+    # then every one answers the same execution, and only one was queued and counted
+    assert len({execution_id(response) for response in responses}) == 1
+    assert await statuses(sessions, member) == {"QUEUED": 1}
