@@ -79,6 +79,7 @@ def build_app(settings: Settings) -> Starlette:
             if settings.executor_workers > 0:
                 executor = Executor(
                     runtime.sessions,
+                    nodes=runtime.nodes,
                     workers=settings.executor_workers,
                     lease_seconds=settings.executor_lease_seconds,
                 )

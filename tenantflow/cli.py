@@ -8,10 +8,25 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tenantflow.commands import CommandError, maintenance, schema, tenants
+from tenantflow.commands import CommandError, add_command, keys, maintenance, schema, tenants
 from tenantflow.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tenantflow")
+
+DESCRIPTION = """\
+tenantflow: the GraphQL API gateway of a multi-tenant workflow-automation platform.
+Configuration comes from TENANTFLOW_* environment variables (see the README)."""
+EXAMPLES = """\
+examples:
+  tenantflow migrate && tenantflow seed-demo      a database with demo tenants and their history
+  tenantflow serve --port 8080                    serve http://127.0.0.1:8080/graphql
+  tenantflow serve --host 0.0.0.0 --workers 4     several processes (PostgreSQL and Redis)
+  tenantflow generate-keys >> .env                keys for TENANTFLOW_ENV=production
+  tenantflow tenant set-plan acme ENTERPRISE      the operator's tenant controls
+  tenantflow export-schema > schema.graphql       the served SDL
+
+`tenantflow COMMAND --help` describes each command and its options.
+"""
 
 
 def migrate(settings: Settings, _args: argparse.Namespace) -> None:
@@ -59,30 +74,58 @@ def seed_demo(settings: Settings, _args: argparse.Namespace) -> None:
         print(line)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
-        handler=migrate
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """--host and --port, as `serve` and main.py take them."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
-    serve_parser = commands.add_parser("serve", help="serve the GraphQL API")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
-    serve_parser.set_defaults(handler=serve)
-    commands.add_parser(
-        "seed-demo", help="demo tenants, users and workflows (prints the logins)"
-    ).set_defaults(handler=seed_demo)
-    for module in (tenants, maintenance, schema):
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line: every command and option carries a one-line help."""
+    root = argparse.ArgumentParser(
+        prog="tenantflow",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_command(
+        commands,
+        "migrate",
+        "bring the database (the owner connection) to the newest schema",
+        migrate,
+    )
+    serve_parser = add_command(commands, "serve", "serve the GraphQL API", serve)
+    add_serve_options(serve_parser)
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (above 1 needs PostgreSQL and TENANTFLOW_REDIS_URL;"
+        " default: %(default)s)",
+    )
+    add_command(
+        commands,
+        "seed-demo",
+        "demo tenants acme and globex with users, workflows, executions, deployments, modules,"
+        " a provider key and their audit trail; running it again changes nothing",
+        seed_demo,
+    )
+    for module in (tenants, maintenance, keys, schema):
         module.register(commands)
-    return parser
+    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        args.handler(load_settings(), args)
+        settings = load_settings() if getattr(args, "needs_settings", True) else None
+        args.handler(settings, args)
     except (CommandError, SettingsError) as error:
         print(f"tenantflow {args.command}: {error}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory, TransactionTimeouts
+from tenantflow.engine.step_context import NodeServices
 from tenantflow.events.broker import LocalBroker
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.identity.credentials import CredentialResolver
@@ -24,6 +25,8 @@ class Runtime:
     tokens: AccessTokenCodec
     credentials: CredentialResolver
     keyring: MasterKeyring
+    # What node types of this process's executor may use (the keyring, the outbound policy).
+    nodes: NodeServices
     events: LocalBroker
     # Failed logins per account and address: shared by every process when Redis is configured.
     login_throttle: LoginThrottle
@@ -37,13 +40,15 @@ class Runtime:
             engine, announce_events=events.publish, timeouts=TransactionTimeouts.of(settings)
         )
         tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
+        nodes = NodeServices.from_settings(settings)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             tokens=tokens,
             credentials=CredentialResolver(sessions, tokens),
-            keyring=MasterKeyring(settings.master_keys),
+            keyring=nodes.keyring,
+            nodes=nodes,
             events=events,
             login_throttle=LoginThrottle(storage_uri=settings.redis_url),
             trusted_proxies=parse_proxies(settings.trusted_proxies),

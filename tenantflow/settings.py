@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantflow.db.roles import DEFAULT_PREFIX, DatabaseRoles
+from tenantflow.outbound.policy import OutboundPolicy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantflow.db"
 
@@ -102,6 +103,16 @@ class Settings(BaseSettings):
                 f"must be at least {MIN_SECRET_KEY_BYTES} bytes long ({GENERATE_KEYS_HINT})"
             )
         return value
+
+    # Hosts and networks the http node may reach despite the private-address rule.
+    http_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    _split_http_allow = field_validator("http_allow", mode="before")(_split_csv)
+
+    @field_validator("http_allow")
+    @classmethod
+    def _http_allow_entries(cls, entries: list[str]) -> list[str]:
+        OutboundPolicy.parse(entries)  # refused at start-up, not at the first http node
+        return entries
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

@@ -49,6 +49,14 @@ def key_id_of(global_id: str) -> uuid.UUID:
     return uuid.UUID(decoded.partition(":")[2])
 
 
+def capture_every_logger(caplog: pytest.LogCaptureFixture) -> None:
+    """Every logger of the process at DEBUG, captured (some libraries set their own higher)."""
+    caplog.set_level(logging.DEBUG)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and logger.level > logging.DEBUG:
+            caplog.set_level(logging.DEBUG, logger=name)
+
+
 def text_of(record: logging.LogRecord) -> str:
     parts = [record.getMessage(), repr(record.args), record.exc_text or ""]
     if record.exc_info and record.exc_info[1] is not None:
@@ -64,10 +72,7 @@ async def test_a_provider_secret_never_leaves_the_vault(
 ) -> None:
     # given: every logger at DEBUG (SQLAlchemy sets its own to WARNING on import), and a secret
     # whose every part is recognisable
-    caplog.set_level(logging.DEBUG)
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger) and logger.level > logging.DEBUG:
-            caplog.set_level(logging.DEBUG, logger=name)
+    capture_every_logger(caplog)
     body = secrets.token_urlsafe(30)
     secret = f"sk-proj-{body}"
     fragments = [secret, body, body[:-4], body[4:20], secret.encode().hex()]

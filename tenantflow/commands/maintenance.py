@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantflow.commands import CommandError
+from tenantflow.commands import CommandError, Commands, add_command
 from tenantflow.db.engine import create_engine
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.operations.data_keys import RewrapReport, rewrap_all
@@ -91,15 +91,19 @@ def rewrap_keys(settings: Settings, _args: argparse.Namespace) -> None:
         )
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add this module's subcommands; each sets `handler(settings, args)` as its default."""
-    commands.add_parser(
+    add_command(
+        commands,
         "purge",
-        help="purge deleted tenants past TENANTFLOW_TENANT_RETENTION_DAYS (data keys included),"
-        " and events and executions past their retention",
-    ).set_defaults(handler=purge)
-    commands.add_parser(
+        "as the owner: purge deleted tenants past TENANTFLOW_TENANT_RETENTION_DAYS (data keys"
+        " included), and events and executions past their retention",
+        purge,
+    )
+    add_command(
+        commands,
         "rewrap-keys",
-        help="re-wrap every tenant data key under the newest master key"
-        " (the first of TENANTFLOW_ENCRYPTION_KEYS)",
-    ).set_defaults(handler=rewrap_keys)
+        "re-wrap every tenant data key under the newest master key (the first of"
+        " TENANTFLOW_ENCRYPTION_KEYS), so that older master keys can be retired",
+        rewrap_keys,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tenantflow.commands import Commands, add_command
 from tenantflow.settings import Settings
 
 
@@ -13,6 +14,10 @@ def export_schema(_settings: Settings, _args: argparse.Namespace) -> None:
     print(schema.as_str())
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("export-schema", help="print the served GraphQL SDL")
-    parser.set_defaults(handler=export_schema)
+def register(commands: Commands) -> None:
+    add_command(
+        commands,
+        "export-schema",
+        "print the served GraphQL SDL (what schema.graphql holds)",
+        export_schema,
+    )

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from tenantflow.commands import CommandError
+from tenantflow.commands import CommandError, Commands, add_command
 from tenantflow.db.engine import create_engine
 from tenantflow.db.models import Tenant
 from tenantflow.db.session import SessionFactory
@@ -52,18 +52,25 @@ def set_plan(settings: Settings, args: argparse.Namespace) -> None:
     _run(settings, args.slug, lambda s: tenants.set_plan(sessions=s, slug=args.slug, plan=plan))
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add this module's subcommands; each sets `handler(settings, args)` as its default."""
-    tenant = commands.add_parser("tenant", help="the operator's tenant controls")
-    actions = tenant.add_subparsers(dest="action", required=True)
-    for name, handler, help_text in (
+    tenant = add_command(
+        commands, "tenant", "the operator's tenant controls: activate, suspend, set-plan"
+    )
+    actions = tenant.add_subparsers(dest="action", required=True, metavar="ACTION")
+    slug_help = "the tenant's slug, e.g. acme"
+    for name, handler, summary in (
         ("activate", activate, "make a tenant ACTIVE (ends a trial or a suspension)"),
         ("suspend", suspend, "make a tenant SUSPENDED: reads and logins only"),
     ):
-        parser = actions.add_parser(name, help=help_text)
-        parser.add_argument("slug")
-        parser.set_defaults(handler=handler)
-    plan_parser = actions.add_parser("set-plan", help="set a tenant's plan (ENTERPRISE included)")
-    plan_parser.add_argument("slug")
-    plan_parser.add_argument("plan", choices=[plan.value for plan in Plan], type=str.upper)
-    plan_parser.set_defaults(handler=set_plan)
+        add_command(actions, name, summary, handler).add_argument("slug", help=slug_help)
+    plan_parser = add_command(
+        actions, "set-plan", "set a tenant's plan (ENTERPRISE included)", set_plan
+    )
+    plan_parser.add_argument("slug", help=slug_help)
+    plan_parser.add_argument(
+        "plan",
+        choices=[plan.value for plan in Plan],
+        type=str.upper,
+        help="the new plan (any case)",
+    )

@@ -186,12 +186,14 @@ def _set_database_tenant(session: Session, _tx: SessionTransaction, connection: 
         connection.execute(SET_TENANT_SQL, tenant)
 
 
-async def execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+async def execute(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> Result[Any]:
     """SQLAlchemy's own execute, for generic statements SQLModel's `exec()` is not typed for.
 
     SQLModel overrides `execute` only to warn that `exec` is nicer for its own `select()`.
     """
-    return await SQLAlchemyAsyncSession.execute(session, statement)
+    return await SQLAlchemyAsyncSession.execute(session, statement, params)
 
 
 class SessionFactory:

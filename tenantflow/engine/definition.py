@@ -5,7 +5,8 @@ document order (top-level keys, then nodes in order, then edges in order, then c
 `MAX_PROBLEMS` plus one last problem saying how many more were left out.
 
 A definition is `{"nodes": [{"id", "type", "config"}], "edges": [{"from", "to"}]}`; `edges` and
-each node's `config` may be omitted (meaning `[]` and `{}`), but not given as `null`.
+each node's `config` may be omitted (meaning `[]` and `{}`), but not given as `null`. No nodes at
+all is a valid draft (a workflow is created before it is built); running it is refused elsewhere.
 """
 
 from __future__ import annotations
@@ -18,14 +19,8 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tenantflow.engine.node_types import (
-    NODE_TYPES,
-    FieldProblem,
-    join_index,
-    join_key,
-    quote,
-    shorten,
-)
+from tenantflow.engine.node_base import FieldProblem, join_index, join_key, quote, shorten
+from tenantflow.engine.node_types import NODE_TYPES
 
 __all__ = [
     "JSON_MAX_BYTES",
@@ -235,16 +230,14 @@ def _unknown_keys(
 def _check_nodes(definition: Mapping[str, Any], path: str) -> tuple[list[FieldProblem], list[str]]:
     """Problems of `nodes`, and the distinct string ids of its nodes in order."""
     nodes_path = join_key(path, "nodes")
-    allowed = f"a list of 1 to {MAX_NODES} nodes"
+    allowed = f"a list of at most {MAX_NODES} nodes"
     if "nodes" not in definition:
-        return [FieldProblem(nodes_path, f"is required: {allowed}")], []
+        return [FieldProblem(nodes_path, f"is required: {allowed} ([] for a draft)")], []
     nodes = definition["nodes"]
     if not isinstance(nodes, list):
         return [FieldProblem(nodes_path, f"must be {allowed}")], []
     problems: list[FieldProblem] = []
-    if not nodes:
-        problems.append(FieldProblem(nodes_path, "must contain at least one node"))
-    elif len(nodes) > MAX_NODES:
+    if len(nodes) > MAX_NODES:
         message = f"has {len(nodes)} nodes; at most {MAX_NODES} are allowed"
         problems.append(FieldProblem(nodes_path, message))
     first_index: dict[str, int] = {}

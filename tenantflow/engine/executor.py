@@ -22,6 +22,7 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.engine.lease import Interruption, Lease, heartbeat
 from tenantflow.engine.runner import INTERNAL_ERROR, MAX_ATTEMPTS, ExecutionRun, fail_execution
+from tenantflow.engine.step_context import NodeServices
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,14 @@ class Executor:
         self,
         sessions: SessionFactory,
         *,
+        nodes: NodeServices,
         workers: int,
         lease_seconds: int,
         poll_seconds: float = POLL_SECONDS,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.sessions = sessions
+        self.nodes = nodes
         self.workers = workers
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
@@ -121,6 +124,7 @@ class Executor:
             run = ExecutionRun(
                 self.sessions,
                 lease,
+                nodes=self.nodes,
                 stopping=self._stopping.is_set,
                 max_attempts=self.max_attempts,
             )

@@ -31,12 +31,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.db.faults import retry_transient
 from tenantflow.db.models import Execution, ExecutionStep, Tenant
 from tenantflow.db.session import SessionFactory
-from tenantflow.db.types import utcnow
 from tenantflow.engine.definition import check_json_size, predecessors, sinks, topological_order
 from tenantflow.engine.lease import Interruption, Lease, hand_back, lock_if_owned, release
 from tenantflow.engine.node_types import NODE_TYPES, NodeFailure
+from tenantflow.engine.step_context import NodeServices, StepContext
 from tenantflow.enums import ExecutionStatus, TenantStatus
-from tenantflow.events.record import record_execution_event
+from tenantflow.events.record import event_time, record_execution_event
 from tenantflow.services.workflows.executions import change_status, close_running_steps
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class RunPlan:
     input: Any
     # Outputs of the steps an earlier attempt finished.
     outputs: Mapping[str, Any]
+    triggered_by: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +94,14 @@ class ExecutionRun:
         sessions: SessionFactory,
         lease: Lease,
         *,
+        nodes: NodeServices,
         stopping: Callable[[], bool] = lambda: False,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
-        """`stopping()` true: the process is shutting down; hand back before the next node."""
+        """`stopping()` true: the process is shutting down; hand back before the next node.
+        `nodes` is what node types may use (provider keys, the outbound policy)."""
         self._sessions = sessions
+        self._nodes = nodes
         self._lease = lease
         self._stopping = stopping
         self._max_attempts = max_attempts
@@ -115,20 +119,30 @@ class ExecutionRun:
                 continue
             sources = plan.predecessors[node_id]
             node_input = merge_outputs(outputs[s] for s in sources) if sources else plan.input
-            outcome = await self._step(plan.nodes[node_id], node_input)
+            outcome = await self._step(plan.nodes[node_id], node_input, plan.triggered_by)
             if outcome is None:
                 return
             outputs[node_id] = outcome.output
         await self._succeed(merge_outputs(outputs[s] for s in plan.sinks))
 
-    async def _step(self, node: Mapping[str, Any], node_input: Any) -> Outcome | None:
+    async def _step(
+        self, node: Mapping[str, Any], node_input: Any, triggered_by: uuid.UUID | None
+    ) -> Outcome | None:
         """Run one node as a step; its successful outcome, or None when the run ends here."""
         if self._stopping():
             await self._hand_back()
             return None
         if not await self._start_step(node):
             return None
-        result = await self._run_node(node, node_input)
+        context = StepContext(
+            sessions=self._sessions,
+            services=self._nodes,
+            tenant_id=self._lease.tenant_id,
+            execution_id=self._lease.execution_id,
+            node_id=node["id"],
+            triggered_by=triggered_by,
+        )
+        result = await self._run_node(node, node_input, context)
         if result is Interruption.LOST:
             return None
         if result is Interruption.SHUTDOWN:
@@ -173,6 +187,7 @@ class ExecutionRun:
                 sinks=sinks(definition),
                 input=execution.input,
                 outputs=done,
+                triggered_by=execution.triggered_by_id,
             )
 
     @retry_transient
@@ -193,7 +208,7 @@ class ExecutionRun:
                     node_type=node["type"],
                     status=ExecutionStatus.RUNNING,
                 )
-            now = utcnow()
+            now = await event_time(session, execution.tenant_id)
             step.node_type = node["type"]
             step.status = ExecutionStatus.RUNNING
             step.started_at = now
@@ -202,10 +217,12 @@ class ExecutionRun:
             await record_execution_event(session, execution=execution, step=step, at=now)
             return True
 
-    async def _run_node(self, node: Mapping[str, Any], node_input: Any) -> Outcome | Interruption:
+    async def _run_node(
+        self, node: Mapping[str, Any], node_input: Any, context: StepContext
+    ) -> Outcome | Interruption:
         """Run the node, unless the lease is interrupted first (the node is then cancelled)."""
         node_type = NODE_TYPES[node["type"]]
-        work = asyncio.ensure_future(node_type.run(node.get("config", {}), node_input))
+        work = asyncio.ensure_future(node_type.run(node.get("config", {}), node_input, context))
         stop = asyncio.ensure_future(self._lease.interrupted.wait())
         try:
             await asyncio.wait((work, stop), return_when=asyncio.FIRST_COMPLETED)
@@ -248,7 +265,7 @@ class ExecutionRun:
                 return False
             step = await _step_row(session, execution.id, node["id"])
             assert step is not None, "the step was written when the node started"
-            now = utcnow()
+            now = await event_time(session, execution.tenant_id)
             step.finished_at = now
             if result.error is None:
                 step.status = ExecutionStatus.SUCCEEDED

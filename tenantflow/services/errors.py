@@ -75,7 +75,9 @@ class ModuleDependency(DomainError):
 
 
 class InvalidTransition(DomainError):
-    def __init__(self, from_status: str, to_status: str, what: str = "status") -> None:
-        super().__init__(f"Cannot change {what} from {from_status} to {to_status}")
+    def __init__(
+        self, from_status: str, to_status: str, what: str = "status", message: str | None = None
+    ) -> None:
+        super().__init__(message or f"Cannot change {what} from {from_status} to {to_status}")
         self.from_status = from_status
         self.to_status = to_status

@@ -4,6 +4,10 @@ Strawberry's stock page loads seven files from unpkg. The same files, vendored f
 by `scripts/vendor_graphiql.sh` into `tenantflow/static/graphiql/`, are served by this server under
 `GRAPHIQL_ASSETS_PATH`, so the IDE works with no internet access. The SRI hashes are Strawberry's
 own for those exact files, so a wrongly vendored file is refused by the browser.
+
+A link `/graphql?query=…&variables=…&operationName=…` opens the IDE with that operation in its
+editors (the view serves the page to browsers even when `query` is given), and the page keeps the
+URL in step with the editors, so the address bar is always a link to what is on screen.
 """
 
 from __future__ import annotations
@@ -104,30 +108,40 @@ _PAGE = """<!doctype html>
       integrity="sha384-2oonKe47vfHIZnmB6ZZ10vl7T0Y+qrHQF2cmNTaFDuPshpKqpUMGMc9jgj9MLDZ9"
     ></script>
     <script>
-      const EXAMPLE_QUERY = `# Welcome to the tenantflow GraphiQL
+      const EXAMPLE_QUERY = `# Welcome to the tenantflow GraphiQL.
 #
-# Put "Authorization: Bearer <accessToken or API key>" in the Headers tab
-# (below the editor) to act as a signed-in user.
+# To act as a signed-in user:
+#   1. Get an access token: run
+#        mutation { logIn(input: {email: "you@example.com", password: "…"}) {
+#          ... on AuthPayload { accessToken } } }
+#      (signUp returns one too; an API key, tfk_…, works the same way).
+#   2. Open the Headers tab below the editor and enter
+#        {"Authorization": "Bearer <accessToken>"}
+#      Every query and mutation sends it as its Authorization header.
+#   3. Subscriptions use the same Headers tab: GraphiQL sends it as the
+#      websocket's connection_init payload, where the server reads the
+#      Authorization key (in any case). Try
+#        subscription { executionEvents { status execution { id } } }
+#
+# Access tokens last 15 minutes: run logIn again (or refreshToken) for a new one.
+# A link to /graphql?query=…&variables=… opens here with that operation.
 #
 # Keyboard shortcuts:
-#
 #       Run Query:  Ctrl-Enter (or press the play button)
 #   Auto Complete:  Ctrl-Space (or just start typing)
 #
 {
-  __typename
+  viewer {
+    role
+    tenant { name }
+  }
 }
 `;
 
-      // URL parameters let a query be shared as a link.
+      // URL parameters make an operation a link: query, variables, operationName.
       const parameters = {};
-
-      for (const entry of window.location.search.slice(1).split("&")) {
-        const eq = entry.indexOf("=");
-        if (eq >= 0) {
-          parameters[decodeURIComponent(entry.slice(0, eq))] =
-            decodeURIComponent(entry.slice(eq + 1));
-        }
+      for (const [key, value] of new URLSearchParams(window.location.search)) {
+        parameters[key] = value;
       }
 
       function updateURL(data) {
@@ -174,21 +188,29 @@ _PAGE = """<!doctype html>
 
       function GraphiQLWithExplorer() {
         const [query, setQuery] = React.useState(
-          parameters.q || EXAMPLE_QUERY,
+          parameters.query || EXAMPLE_QUERY,
         );
         const [variables, setVariables] = React.useState(
           parameters.variables,
+        );
+        const [operationName, setOperationName] = React.useState(
+          parameters.operationName,
         );
         const [headers, setHeaders] = React.useState(parameters.headers);
 
         function onEditQuery(newQuery) {
           setQuery(newQuery);
-          updateURL({ q: newQuery });
+          updateURL({ query: newQuery === EXAMPLE_QUERY ? "" : newQuery });
         }
 
         function onEditVariables(newVariables) {
           setVariables(newVariables);
           updateURL({ variables: newVariables });
+        }
+
+        function onEditOperationName(newOperationName) {
+          setOperationName(newOperationName);
+          updateURL({ operationName: newOperationName });
         }
 
         function onEditHeaders(newHeaders) {
@@ -203,9 +225,11 @@ _PAGE = """<!doctype html>
           plugins: [explorerPlugin],
           query: query,
           variables: variables,
+          operationName: operationName,
           headers: headers,
           onEditQuery: onEditQuery,
           onEditVariables: onEditVariables,
+          onEditOperationName: onEditOperationName,
           onEditHeaders: onEditHeaders,
           inputValueDeprecation: true,
           isHeadersEditorEnabled: true,

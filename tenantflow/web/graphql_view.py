@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -127,6 +128,14 @@ class GraphQLView(GraphQL[ContextT, None]):
         # It refuses unpaired surrogate escapes ("\ud800") too: a 400 before GraphQL runs (RFC
         # 8259 leaves their meaning open, and no UTF-8 response could carry one back).
         return orjson.loads(data)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Strawberry runs any GET that has `query`; a browser following a GraphiQL link
+        # (`?query=…`) wants the IDE with that operation in it, and says so in Accept. With the
+        # IDE off, such a GET runs as it always did.
+        if request.method == "GET" and request.query_params.get("query") is not None:
+            return self.graphql_ide is not None and prefers_html(request.headers.get("accept"))
+        return super().should_render_graphql_ide(request)
 
     @property
     def graphql_ide_html(self) -> str:
@@ -335,6 +344,18 @@ def negotiate_media_type(accept: str | None) -> str | None:
         if best is None or rank > best:
             best, chosen = rank, media_type
     return chosen
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether `accept` ranks text/html above both JSON types (by q, then by how specific the
+    matching range is): a browser's does (`text/html,…,*/*;q=0.8`); `*/*` and JSON's do not."""
+    ranges = list(_parse_accept(accept or ""))
+    html = _best_range("text/html", ranges)
+    if html is None or html[0] <= 0:
+        return False
+    json_matches = [_best_range(media_type, ranges) for media_type in (JSON, GRAPHQL_RESPONSE_JSON)]
+    best_json = max((m[:2] for m in json_matches if m is not None), default=(0.0, -1))
+    return html[:2] > best_json
 
 
 def _parse_accept(accept: str) -> Iterator[tuple[str, float, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,7 +24,9 @@ from tenantflow.app import build_app
 from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.engine.executor import Executor
+from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan, Role
+from tenantflow.events.record import decode_event_cursor
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.test_workflows_support import create_workflow, key_of, run_workflow
@@ -107,8 +110,11 @@ async def api(server: ASGIApp) -> AsyncIterator[GraphQLClient]:
 
 
 @asynccontextmanager
-async def executor_of_another_process(sessions: SessionFactory) -> AsyncIterator[Executor]:
-    executor = Executor(sessions, workers=2, lease_seconds=5, poll_seconds=0.05)
+async def executor_of_another_process(
+    sessions: SessionFactory, settings: Settings
+) -> AsyncIterator[Executor]:
+    nodes = NodeServices.from_settings(settings)
+    executor = Executor(sessions, nodes=nodes, workers=2, lease_seconds=5, poll_seconds=0.05)
     await executor.start()
     try:
         yield executor
@@ -159,6 +165,12 @@ async def start_workflow(
     workflow = await create_workflow(gql, member, definition=definition)
     execution_id: str = (await run_workflow(gql, member, workflow["id"], input=run_input))["id"]
     return execution_id
+
+
+async def waiting(sessions: SessionFactory, member: Member, execution_id: str) -> bool:
+    """Whether the execution's step `wait` (of `delaying`) is running."""
+    step = (await step_rows(sessions, member, execution_id)).get("wait")
+    return step is not None and step.status is ExecutionStatus.RUNNING
 
 
 def seconds_between(start: str, end: str) -> float:
@@ -225,7 +237,11 @@ async def test_a_failing_node_fails_the_execution_and_later_nodes_never_start(
 
 
 async def test_a_subscriber_sees_every_change_of_a_run_in_order_then_completes(
-    app: ASGIApp, gql: GraphQLClient, members: Members, sessions: SessionFactory
+    app: ASGIApp,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    settings: Settings,
 ) -> None:
     # given a queued execution with a subscriber (nothing runs it yet)
     definition = {
@@ -239,7 +255,7 @@ async def test_a_subscriber_sees_every_change_of_a_run_in_order_then_completes(
         operation = await ws.subscribe(EXECUTION_UPDATED, {"id": execution_id})
         seen = [(await ws.next_data())["executionUpdated"]]
         # when an executor (of another process) runs it
-        async with executor_of_another_process(sessions):
+        async with executor_of_another_process(sessions, settings):
             seen += [(await ws.next_data())["executionUpdated"] for _ in range(6)]
             completion = await ws.receive()
     # then every change arrives, in order, and the subscription completes after the last
@@ -262,12 +278,7 @@ async def test_cancelling_during_a_delay_cancels_its_step_and_nothing_overwrites
     # given an execution waiting in a 10 s delay
     owner = await members.tenant()
     execution_id = await start_workflow(api, owner, delaying(10_000))
-
-    async def waiting() -> bool:
-        step = (await step_rows(sessions, owner, execution_id)).get("wait")
-        return step is not None and step.status is ExecutionStatus.RUNNING
-
-    await eventually(waiting)
+    await eventually(partial(waiting, sessions, owner, execution_id))
     # when it is cancelled
     cancelled = (await api.ok(CANCEL, {"id": execution_id}, as_=owner))["cancelExecution"]
     assert cancelled["execution"]["status"] == "CANCELLED"
@@ -297,7 +308,10 @@ async def test_cancelling_during_a_delay_cancels_its_step_and_nothing_overwrites
 
 
 async def test_a_run_uses_the_definition_it_was_queued_with(
-    gql: GraphQLClient, members: Members, sessions: SessionFactory
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    settings: Settings,
 ) -> None:
     # given an execution queued before its workflow changed
     owner = await members.tenant()
@@ -310,7 +324,7 @@ async def test_a_run_uses_the_definition_it_was_queued_with(
         "__typename"
     ] == "WorkflowPayload"
     # when it runs
-    async with executor_of_another_process(sessions):
+    async with executor_of_another_process(sessions, settings):
         execution = await finished(gql, sessions, owner, execution_id)
     # then it ran the snapshot
     assert execution["workflowVersion"] == 1
@@ -352,3 +366,87 @@ async def test_an_executor_runs_every_tenants_executions_each_in_its_own_tenant(
         assert len(stream) == 3 * (1 + 1 + 4 + 1)  # queued, running, 2 steps x 2, succeeded
         foreign_steps = await step_rows(sessions, member, runs[other][0])
         assert foreign_steps == {}
+
+
+EXECUTION_EVENTS = """
+subscription {
+  executionEvents { status at cursor step { nodeId status } execution { id } }
+}
+"""
+
+
+async def test_cancels_racing_the_executor_leave_events_in_order_of_time_and_position(
+    app: ASGIApp,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    settings: Settings,
+) -> None:
+    # given queued runs and a subscriber to all of their tenant's events
+    owner = await members.tenant(plan=Plan.PRO)
+    workflow = await create_workflow(gql, owner, definition=delaying(2_000))
+    runs = [(await run_workflow(gql, owner, workflow["id"]))["id"] for _ in range(3)]
+    async with graphql_ws(app) as ws:
+        assert (await ws.init(owner.token))["type"] == "connection_ack"
+        await ws.subscribe(EXECUTION_EVENTS)
+        seen: list[dict[str, Any]] = []
+        ended: set[str] = set()
+        # when an executor runs them and each is cancelled once its delay runs (mid-node)
+        async with executor_of_another_process(sessions, settings):
+            while len(ended) < len(runs):
+                event = (await ws.next_data(seconds=20))["executionEvents"]
+                seen.append(event)
+                if event["step"] == {"nodeId": "wait", "status": "RUNNING"}:
+                    cancelled = await gql.ok(CANCEL, {"id": event["execution"]["id"]}, as_=owner)
+                    assert cancelled["cancelExecution"]["execution"]["status"] == "CANCELLED"
+                if event["status"] == "CANCELLED" and event["step"] is None:
+                    ended.add(event["execution"]["id"])
+    # then the stream's times never go back, and its positions only go forward
+    times = [datetime.fromisoformat(event["at"]) for event in seen]
+    assert times == sorted(times), [(e["at"], e["status"], e["step"]) for e in seen]
+    positions = [decode_event_cursor(event["cursor"]) for event in seen]
+    assert positions == list(range(4, len(seen) + 4))  # after the three QUEUED events
+    # and each run's step was cancelled just before the run, nothing after
+    for execution_id in runs:
+        own = [(e["status"], e["step"]) for e in seen if e["execution"]["id"] == execution_id]
+        assert own[-2:] == [
+            ("RUNNING", {"nodeId": "wait", "status": "CANCELLED"}),
+            ("CANCELLED", None),
+        ]
+
+
+ENDED_CANCEL = """
+mutation($id: ID!) {
+  cancelExecution(id: $id) {
+    __typename
+    ... on Error { message }
+    ... on InvalidTransitionError { from to }
+  }
+}
+"""
+
+
+async def test_cancelling_again_says_the_execution_already_ended(
+    api: GraphQLClient, members: Members, sessions: SessionFactory
+) -> None:
+    # given a run cancelled while it waits
+    owner = await members.tenant()
+    execution_id = await start_workflow(api, owner, delaying(10_000))
+    await eventually(partial(waiting, sessions, owner, execution_id))
+    first = (await api.ok(ENDED_CANCEL, {"id": execution_id}, as_=owner))["cancelExecution"]
+    assert first == {"__typename": "ExecutionPayload"}
+    stream = len(await events(sessions, owner))
+    # when it is cancelled again
+    again = (await api.ok(ENDED_CANCEL, {"id": execution_id}, as_=owner))["cancelExecution"]
+    # then
+    assert again == {
+        "__typename": "InvalidTransitionError",
+        "message": "The execution already ended (CANCELLED)",
+        "from": "CANCELLED",
+        "to": "CANCELLED",
+    }
+    assert len(await events(sessions, owner)) == stream  # nothing recorded
+    # and another tenant cannot even tell it exists
+    other = await members.tenant()
+    foreign = (await api.ok(ENDED_CANCEL, {"id": execution_id}, as_=other))["cancelExecution"]
+    assert foreign == {"__typename": "NotFoundError", "message": "Execution not found"}

@@ -538,3 +538,63 @@ async def test_every_mutation_is_refused_to_viewers_and_suspended_tenants(
     assert result == {"__typename": "TenantSuspendedError"}
     body = await gql.execute(operation, {"input": value})
     assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+# ---------------------------------------------------------------- empty drafts
+
+EMPTY: dict[str, list[Any]] = {"nodes": [], "edges": []}
+
+
+async def test_an_empty_definition_is_a_draft_that_can_be_made_updated_and_imported(
+    gql: GraphQLClient, members: Members
+) -> None:
+    # given
+    owner = await members.tenant()
+    # when a workflow is created before it is built
+    created = await create(gql, owner, name="Later", definition=EMPTY)
+    # then
+    assert created["__typename"] == "WorkflowPayload", created
+    draft = created["workflow"]
+    assert (draft["status"], draft["definition"], draft["version"]) == ("DRAFT", EMPTY, 1)
+    # and a built workflow may be emptied again, and an empty one imported
+    built = await create_workflow(gql, owner, "Built")
+    emptied = await update(gql, owner, id=built["id"], definition=EMPTY)
+    assert emptied["workflow"]["definition"] == EMPTY
+    entry = {"name": "Imported", "definition": EMPTY}
+    document = {"format": "tenantflow.workflows", "version": 1, "workflows": [entry]}
+    imported = (await gql.ok(IMPORT, {"data": document}, as_=owner))["importWorkflows"]
+    assert imported["workflows"][0]["definition"] == EMPTY
+    # but "nodes" is still required
+    missing = await create(gql, owner, definition={"edges": []})
+    assert problem_fields(missing) == ["input.definition.nodes"]
+
+
+async def test_running_an_empty_draft_is_refused_and_writes_nothing(
+    gql: GraphQLClient, members: Members, sessions: SessionFactory
+) -> None:
+    # given an empty draft of tenant A
+    a, b = await members.tenant(), await members.tenant()
+    draft = (await create(gql, a, name="Later", definition=EMPTY))["workflow"]
+    run = """
+    mutation($id: ID!) {
+      runWorkflow(input: {workflowId: $id}) {
+        __typename ... on Error { message } ... on ValidationError { fields { field message } }
+      }
+    }
+    """
+    # when A runs it
+    refused = (await gql.ok(run, {"id": draft["id"]}, as_=a))["runWorkflow"]
+    # then
+    assert refused["__typename"] == "ValidationError"
+    assert refused["fields"] == [
+        {
+            "field": "input.workflowId",
+            "message": "The workflow has no nodes yet: add one before running it",
+        }
+    ]
+    listed = "query { executions { totalCount } }"
+    assert (await gql.ok(listed, as_=a))["executions"]["totalCount"] == 0
+    assert await audit_rows(sessions, a, "execution.run") == []
+    # and B, running A's draft, learns only that there is no such workflow
+    foreign = (await gql.ok(run, {"id": draft["id"]}, as_=b))["runWorkflow"]
+    assert foreign == {"__typename": "NotFoundError", "message": "Workflow not found"}

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantflow.db import migrate
+from tests.live_server import embedded_server
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TENANTFLOW_SHARED_DIR", REPO.parent / "shared"))
@@ -25,45 +22,11 @@ RUN_SH = SHARED / "conformance" / "run.sh"
 pytestmark = pytest.mark.conformance
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`tenantflow serve` on the embedded default, on a free loopback port."""
-    folder = tmp_path_factory.mktemp("live")
-    url = f"sqlite+aiosqlite:///{folder / 'tenantflow.db'}"
-    migrate.upgrade(url)
-    port = _free_port()
-    env = {**os.environ, "TENANTFLOW_DATABASE_URL": url, "TENANTFLOW_DATA_DIR": str(folder)}
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tenantflow.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {(folder / 'server.log').read_text()}")
-            time.sleep(0.2)
-        yield f"{base}/graphql"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+    with embedded_server(tmp_path_factory.mktemp("live")) as url:
+        yield url
 
 
 def run_check(

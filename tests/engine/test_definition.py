@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tenantflow.engine.definition import (
     validate_definition,
 )
 from tenantflow.engine.node_types import NODE_TYPES, NodeFailure
+from tenantflow.outbound.policy import OutboundPolicy
 
 D = "input.definition"
 N = f"{D}.nodes"
@@ -69,6 +71,8 @@ def found(problems: list[FieldProblem], expected: list[tuple[str, str]]) -> list
 
 
 VALID: list[tuple[str, dict[str, Any]]] = [
+    ("an empty draft", {"nodes": [], "edges": []}),
+    ("an empty draft, no edges key", {"nodes": []}),
     ("one noop, no edges key", {"nodes": [node("a")]}),
     ("explicit empty config and edges", {"nodes": [node("a", config={})], "edges": []}),
     ("id characters", {"nodes": [node("Az09_.-")]}),
@@ -104,9 +108,8 @@ INVALID: list[tuple[str, object, list[tuple[str, str]]]] = [
     ("a list", [], [(D, 'must be an object with "nodes" and "edges"')]),
     ("null", None, [(D, "must be an object")]),
     ("a string", "nodes", [(D, "must be an object")]),
-    ("no nodes", {}, [(N, "is required: a list of 1 to 500 nodes")]),
-    ("empty nodes", {"nodes": []}, [(N, "must contain at least one node")]),
-    ("nodes an object", {"nodes": {"a": {}}}, [(N, "must be a list of 1 to 500 nodes")]),
+    ("no nodes", {}, [(N, "is required: a list of at most 500 nodes ([] for a draft)")]),
+    ("nodes an object", {"nodes": {"a": {}}}, [(N, "must be a list of at most 500 nodes")]),
     (
         "unknown top-level keys",
         {"name": "x", "nodes": [node("a")], "odd key": 1},
@@ -149,17 +152,22 @@ INVALID: list[tuple[str, object, list[tuple[str, str]]]] = [
     (
         "type missing",
         {"nodes": [{"id": "a"}]},
-        [(f"{N}[0].type", "is required: one of delay, fail, noop, transform")],
+        [(f"{N}[0].type", "is required: one of delay, fail, http, noop, transform")],
     ),
     ("type a number", {"nodes": [node("a", 1)]}, [(f"{N}[0].type", "must be a string")]),
     (
         "unknown type",
-        {"nodes": [node("a", "http")]},
-        [(f"{N}[0].type", '"http" is not a node type; use one of delay, fail, noop, transform')],
+        {"nodes": [node("a", "email")]},
+        [
+            (
+                f"{N}[0].type",
+                '"email" is not a node type; use one of delay, fail, http, noop, transform',
+            )
+        ],
     ),
     (
         "unknown type and a config that is not an object",
-        {"nodes": [node("a", "http", [1])]},
+        {"nodes": [node("a", "email", [1])]},
         [(f"{N}[0].type", "is not a node type"), (f"{N}[0].config", "must be an object")],
     ),
     (
@@ -565,16 +573,34 @@ def test_sinks_are_nodes_without_successors_in_node_order() -> None:
 # ---------------------------------------------------------------- node types
 
 
+class NoContext:
+    """A NodeContext for node types that use none of it."""
+
+    tenant_id = uuid.uuid4()
+    execution_id = uuid.uuid4()
+    node_id = "n"
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        raise AssertionError("not used by this node type")
+
+    async def provider_key_secret(self, key_id: str) -> str:
+        raise AssertionError("not used by this node type")
+
+
+NO_CONTEXT = NoContext()
+
+
 def test_the_registry_holds_the_contract_types_by_name() -> None:
-    assert sorted(NODE_TYPES) == ["delay", "fail", "noop", "transform"]
+    assert sorted(NODE_TYPES) == ["delay", "fail", "http", "noop", "transform"]
     assert all(node_type.name == name for name, node_type in NODE_TYPES.items())
     with pytest.raises(TypeError):
-        NODE_TYPES["http"] = NODE_TYPES["noop"]  # type: ignore[index]
+        NODE_TYPES["email"] = NODE_TYPES["noop"]  # type: ignore[index]
 
 
 async def test_noop_passes_its_input_on() -> None:
     data = {"a": [1]}
-    assert await NODE_TYPES["noop"].run({}, data) is data
+    assert await NODE_TYPES["noop"].run({}, data, NO_CONTEXT) is data
 
 
 async def test_delay_waits_ms_then_passes_its_input_on(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -584,17 +610,17 @@ async def test_delay_waits_ms_then_passes_its_input_on(monkeypatch: pytest.Monke
         waited.append(seconds)
 
     monkeypatch.setattr("tenantflow.engine.node_types.asyncio.sleep", fake_sleep)
-    assert await NODE_TYPES["delay"].run({"ms": 250}, [1, 2]) == [1, 2]
+    assert await NODE_TYPES["delay"].run({"ms": 250}, [1, 2], NO_CONTEXT) == [1, 2]
     assert waited == [0.25]
 
 
 async def test_delay_really_sleeps() -> None:
-    assert await NODE_TYPES["delay"].run({"ms": 1}, "x") == "x"
+    assert await NODE_TYPES["delay"].run({"ms": 1}, "x", NO_CONTEXT) == "x"
 
 
 async def test_transform_merges_set_over_a_dict_input() -> None:
     data = {"a": 1, "b": 2}
-    output = await NODE_TYPES["transform"].run({"set": {"b": 3, "c": 4}}, data)
+    output = await NODE_TYPES["transform"].run({"set": {"b": 3, "c": 4}}, data, NO_CONTEXT)
     assert output == {"a": 1, "b": 3, "c": 4}
     assert data == {"a": 1, "b": 2}
 
@@ -602,7 +628,7 @@ async def test_transform_merges_set_over_a_dict_input() -> None:
 @pytest.mark.parametrize("data", [None, [1, 2], "text", 5])
 async def test_transform_of_a_non_dict_input_gives_a_copy_of_set(data: object) -> None:
     config = {"set": {"c": 4}}
-    output = await NODE_TYPES["transform"].run(config, data)
+    output = await NODE_TYPES["transform"].run(config, data, NO_CONTEXT)
     assert output == {"c": 4}
     output["d"] = 5
     assert config == {"set": {"c": 4}}
@@ -610,7 +636,7 @@ async def test_transform_of_a_non_dict_input_gives_a_copy_of_set(data: object) -
 
 async def test_fail_raises_node_failure_with_its_message() -> None:
     with pytest.raises(NodeFailure, match=r"^card declined$") as raised:
-        await NODE_TYPES["fail"].run({"message": "card declined"}, {"a": 1})
+        await NODE_TYPES["fail"].run({"message": "card declined"}, {"a": 1}, NO_CONTEXT)
     assert raised.value.message == "card declined"
 
 

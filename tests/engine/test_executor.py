@@ -33,7 +33,10 @@ from tenantflow.engine.runner import (
     lost_message,
     merge_outputs,
 )
+from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan, Role, TenantStatus, WorkflowStatus
+from tenantflow.outbound.policy import OutboundPolicy
+from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.actor import Actor
 from tenantflow.services.workflows import executions as execution_service
 from tenantflow.services.workflows import workflows as workflow_service
@@ -44,6 +47,10 @@ from tests.polling import eventually
 
 T = TypeVar("T")
 LEASE_SECONDS = 3
+# These runs use no provider key and make no outbound call.
+NODES = NodeServices(
+    keyring=MasterKeyring(["unused-master-key-" + "k" * 32]), outbound=OutboundPolicy()
+)
 CHAIN = {
     "nodes": [
         {"id": "a", "type": "transform", "config": {"set": {"a": 1}}},
@@ -154,7 +161,9 @@ async def step_status(
 
 @asynccontextmanager
 async def executing(sessions: SessionFactory, *, workers: int = 2) -> AsyncIterator[Executor]:
-    executor = Executor(sessions, workers=workers, lease_seconds=LEASE_SECONDS, poll_seconds=0.05)
+    executor = Executor(
+        sessions, nodes=NODES, workers=workers, lease_seconds=LEASE_SECONDS, poll_seconds=0.05
+    )
     await executor.start()
     try:
         yield executor
@@ -358,7 +367,7 @@ async def test_a_lost_lease_stops_the_worker_even_before_its_heartbeat_notices(
     # given a worker whose next heartbeat is 10 s away, in a short delay
     actor = await new_tenant(sessions, settings)
     execution_id = await queue(sessions, actor, await new_workflow(sessions, actor, delaying(800)))
-    executor = Executor(sessions, workers=1, lease_seconds=30, poll_seconds=0.05)
+    executor = Executor(sessions, nodes=NODES, workers=1, lease_seconds=30, poll_seconds=0.05)
     await executor.start()
     try:
         await eventually(
@@ -382,7 +391,9 @@ async def test_stopping_hands_an_unfinished_execution_back_for_another_process(
     # given an executor in the middle of a delay
     actor = await new_tenant(sessions, settings)
     execution_id = await queue(sessions, actor, await new_workflow(sessions, actor, delaying(1500)))
-    executor = Executor(sessions, workers=1, lease_seconds=LEASE_SECONDS, poll_seconds=0.05)
+    executor = Executor(
+        sessions, nodes=NODES, workers=1, lease_seconds=LEASE_SECONDS, poll_seconds=0.05
+    )
     await executor.start()
     await eventually(
         lambda: _is(step_status(sessions, actor, execution_id, "wait"), ExecutionStatus.RUNNING)
@@ -499,7 +510,7 @@ async def test_a_fault_in_the_executor_fails_that_execution_and_the_worker_goes_
 async def test_a_node_that_raises_unexpectedly_fails_its_step_with_a_generic_message(
     sessions: SessionFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(config: Any, input: Any) -> Any:
+    async def broken(config: Any, input: Any, context: Any) -> Any:
         raise KeyError("secret detail")
 
     monkeypatch.setattr(NODE_TYPES["transform"], "run", broken)

@@ -21,6 +21,7 @@ from tenantflow.db import models
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.session import SessionFactory, TransactionTimeouts, execute
 from tenantflow.engine.executor import Executor
+from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
@@ -65,7 +66,10 @@ async def executors(settings: Settings, count: int) -> AsyncIterator[list[Sessio
     """`count` executors on engines of their own, as separate processes would run them."""
     engines = [runtime_engine(settings) for _ in range(count)]
     factories = [SessionFactory(e, timeouts=TransactionTimeouts.of(settings)) for e in engines]
-    running = [Executor(f, workers=4, lease_seconds=10, poll_seconds=0.05) for f in factories]
+    nodes = NodeServices.from_settings(settings)
+    running = [
+        Executor(f, nodes=nodes, workers=4, lease_seconds=10, poll_seconds=0.05) for f in factories
+    ]
     for executor in running:
         await executor.start()
     try:
@@ -186,3 +190,19 @@ async def execution_status(
     statement = select(models.Execution).where(col(models.Execution.id) == key_of(global_id))
     async with sessions.tenant_reader(member.tenant_id) as session:
         return (await session.exec(statement)).one().status
+
+
+async def test_concurrent_runs_with_one_idempotency_key_queue_one_execution(
+    gql: GraphQLClient, members: Members, sessions: SessionFactory
+) -> None:
+    # given a workflow
+    member = await members.tenant(plan=Plan.ENTERPRISE)
+    workflow = (await create_workflow(gql, member, definition=QUICK))["id"]
+    # when 20 runs with the same idempotency key arrive at once
+    variables = {"input": {"workflowId": workflow, "idempotencyKey": "nightly-2026-12-01"}}
+    responses = await asyncio.gather(
+        *(gql.execute(RUN_WORKFLOW, variables, as_=member) for _ in range(20))
+    )
+    # then every one answers the same execution, and only one was queued and counted
+    assert len({execution_id(response) for response in responses}) == 1
+    assert await statuses(sessions, member) == {"QUEUED": 1}

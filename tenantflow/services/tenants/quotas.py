@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tenantflow.db.counters import increment
 from tenantflow.db.locking import locked
 from tenantflow.db.models import (
     Deployment,
@@ -109,6 +110,24 @@ async def lock_tenant(session: AsyncSession) -> Tenant:
     if tenant is None:
         raise NotFound("Tenant")
     return tenant
+
+
+async def take_execution(session: AsyncSession, tenant: Tenant, now: datetime) -> None:
+    """Count one more execution this month for the session's tenant; QuotaExceeded (and the
+    count rolled back with the transaction) when the plan has no slot left.
+
+    The month's counter row is the lock: runs of a tenant wait for each other only there, and
+    only from this statement to their commit (so call it late).
+    """
+    taken = await increment(
+        session,
+        UsageCounter,
+        keys={"tenant_id": tenant.id, "period": usage_period(now)},
+        column="executions",
+    )
+    limit = PLAN_LIMITS[tenant.plan].executions_per_month
+    if limit is not None and taken > limit:
+        raise QuotaExceeded(Resource.EXECUTIONS.value, limit, tenant.plan)
 
 
 async def ensure_quota(session: AsyncSession, resource: Resource, *, adding: int = 1) -> None:

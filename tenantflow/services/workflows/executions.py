@@ -2,6 +2,8 @@
 
 A status change is only ever written through `change_status`, which adds its event in the same
 transaction (subscribers read the event table; nothing is published that was not committed).
+Times of changes come from `events.event_time`, read after the tenant's event stream is locked, so
+that events carry non-decreasing times in the order they commit.
 """
 
 from __future__ import annotations
@@ -13,18 +15,17 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tenantflow.db.counters import increment
 from tenantflow.db.faults import retry_conflicts
-from tenantflow.db.locking import locked
-from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, UsageCounter, Workflow
+from tenantflow.db.locking import lock_name, locked, shared
+from tenantflow.db.models import Execution, ExecutionStep, IdempotencyKey, Tenant, Workflow
 from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, WorkflowStatus
-from tenantflow.events.record import record_execution_event
+from tenantflow.events.record import event_time, record_execution_event
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
 from tenantflow.services.operations import audit
-from tenantflow.services.tenants.quotas import Resource, ensure_quota, lock_tenant, usage_period
+from tenantflow.services.tenants.quotas import take_execution
 from tenantflow.services.workflows.inputs import IDEMPOTENCY_KEY_MAX_CHARS, Problems
 
 RESOURCE_TYPE = "Execution"
@@ -48,10 +49,17 @@ async def change_status(
     at: datetime | None = None,
 ) -> None:
     """Move `execution` (locked by the caller) to `status` and write the event, in the caller's
-    transaction. Moves the contract does not allow raise InvalidTransition."""
+    transaction, at `at` (from `event_time`; taken here when omitted). Moves the contract does
+    not allow raise InvalidTransition."""
+    if execution.status.is_terminal:
+        raise InvalidTransition(
+            execution.status.value,
+            status.value,
+            message=f"The execution already ended ({execution.status.value})",
+        )
     if status not in _TRANSITIONS.get(execution.status, frozenset()):
         raise InvalidTransition(execution.status.value, status.value)
-    now = at or utcnow()
+    now = at or await event_time(session, execution.tenant_id)
     execution.status = status
     if status is ExecutionStatus.RUNNING and execution.started_at is None:
         execution.started_at = now
@@ -77,8 +85,11 @@ async def close_running_steps(
         col(ExecutionStep.execution_id) == execution.id,
         col(ExecutionStep.status) == ExecutionStatus.RUNNING,
     )
-    now = utcnow()
-    for step in (await session.exec(statement.order_by(col(ExecutionStep.started_at)))).all():
+    steps = (await session.exec(statement.order_by(col(ExecutionStep.started_at)))).all()
+    if not steps:
+        return
+    now = await event_time(session, execution.tenant_id)
+    for step in steps:
         step.status = status
         step.finished_at = now
         step.error = error
@@ -140,16 +151,17 @@ async def run_workflow(
     """
     _check_run_input(run_input, idempotency_key)
     async with db.transaction() as session:
-        # Runs of a tenant serialise on its row: the quota and the idempotency keys hold.
-        await lock_tenant(session)
-        now = utcnow()
         key_row = None
         if idempotency_key is not None:
-            key_row, first = await _replayed(session, idempotency_key, workflow_id, now)
+            # Concurrent runs with one key queue one execution: the first claims the key.
+            await lock_name(session, f"idempotency:{db.tenant_id}:{idempotency_key}")
+            key_row, first = await _replayed(session, idempotency_key, workflow_id, utcnow())
             if first is not None:
                 return first
         workflow = await _runnable_workflow(session, workflow_id)
-        await ensure_quota(session, Resource.EXECUTIONS)
+        tenant = await session.get(Tenant, db.tenant_id)
+        if tenant is None:
+            raise NotFound("Tenant")
         execution = Execution(
             workflow_id=workflow.id,
             workflow_version=workflow.version,
@@ -157,17 +169,14 @@ async def run_workflow(
             status=ExecutionStatus.QUEUED,
             input=run_input,
             triggered_by_id=actor.user_id,
-            queued_at=now,
         )
         session.add(execution)
+        # The two locks a run contends on, taken last (usage, then events): see db/locking.py.
+        await take_execution(session, tenant, utcnow())
+        now = await event_time(session, db.tenant_id)
+        execution.queued_at = now
         await session.flush()  # the event and the key refer to it
         await record_execution_event(session, execution=execution, at=now)
-        await increment(
-            session,
-            UsageCounter,
-            keys={"tenant_id": actor.tenant_id, "period": usage_period(now)},
-            column="executions",
-        )
         if idempotency_key is not None:
             _remember_key(session, key_row, idempotency_key, execution, now)
         audit.record(
@@ -182,8 +191,9 @@ async def run_workflow(
 
 
 async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> Workflow:
-    """The workflow, locked (a deletion cannot pass it); deleted or ARCHIVED ones cannot run."""
-    statement = locked(select(Workflow).where(col(Workflow.id) == workflow_id))
+    """The workflow, held (a deletion waits for this run, or this run sees it deleted; other
+    runs and updates go on); deleted or ARCHIVED ones cannot run."""
+    statement = shared(select(Workflow).where(col(Workflow.id) == workflow_id))
     workflow = (await session.exec(statement)).first()
     if workflow is None:
         raise NotFound("Workflow")
@@ -192,6 +202,10 @@ async def _runnable_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> W
     if workflow.status not in _RUNNABLE:
         raise ValidationFailed.single(
             "input.workflowId", f"A {workflow.status.value} workflow cannot run"
+        )
+    if not workflow.definition.get("nodes"):
+        raise ValidationFailed.single(
+            "input.workflowId", "The workflow has no nodes yet: add one before running it"
         )
     return workflow
 
@@ -221,12 +235,13 @@ async def cancel_execution(*, db: TenantDb, actor: Actor, execution_id: uuid.UUI
     async with db.transaction() as session:
         execution = await _lock_execution(session, execution_id)
         before = execution.status
-        now = utcnow()
         if before is ExecutionStatus.RUNNING:
-            execution.cancel_requested_at = now
             # Its executor may be gone: the step it was running ends here, not never.
             await close_running_steps(session, execution, ExecutionStatus.CANCELLED, None)
-        await change_status(session, execution, ExecutionStatus.CANCELLED, at=now)
+        # After the steps: the terminal event comes last, and no earlier in time.
+        await change_status(session, execution, ExecutionStatus.CANCELLED)
+        if before is ExecutionStatus.RUNNING:
+            execution.cancel_requested_at = execution.finished_at
         audit.record(
             session,
             actor=actor,

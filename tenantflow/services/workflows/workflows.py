@@ -16,11 +16,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenantflow.db.faults import retry_conflicts
-from tenantflow.db.locking import locked
+from tenantflow.db.locking import excluding_references, locked
 from tenantflow.db.models import Deployment, Execution, Workflow
 from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
-from tenantflow.engine.node_types import join_key
+from tenantflow.engine.node_base import join_key
 from tenantflow.enums import DeploymentStatus, ExecutionStatus, WorkflowStatus
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, NotFound
@@ -44,15 +44,19 @@ _IN_FLIGHT = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 _AT_REST = (DeploymentStatus.STOPPED, DeploymentStatus.FAILED)
 
 
-async def lock_workflow(session: AsyncSession, workflow_id: uuid.UUID) -> Workflow:
+async def lock_workflow(
+    session: AsyncSession, workflow_id: uuid.UUID, *, for_deletion: bool = False
+) -> Workflow:
     """The live (not deleted) workflow, locked until the transaction ends; NotFound otherwise.
 
-    Runs, deployments and deletion of one workflow take this lock, so a run cannot slip in
-    between a deletion's check and its write.
+    Changes and deployments of one workflow take this lock; a deletion takes it so that it also
+    shuts out runs (which hold the workflow shared): a run cannot slip in between a deletion's
+    check and its write.
     """
-    statement = locked(
-        select(Workflow).where(col(Workflow.id) == workflow_id, col(Workflow.deleted_at).is_(None))
+    statement = select(Workflow).where(
+        col(Workflow.id) == workflow_id, col(Workflow.deleted_at).is_(None)
     )
+    statement = excluding_references(statement) if for_deletion else locked(statement)
     workflow = (await session.exec(statement)).first()
     if workflow is None:
         raise NotFound(RESOURCE_TYPE)
@@ -196,7 +200,7 @@ async def update_workflow(
 async def delete_workflow(*, db: TenantDb, actor: Actor, workflow_id: uuid.UUID) -> None:
     """Soft delete; refused while executions are in flight or deployments are not at rest."""
     async with db.transaction() as session:
-        workflow = await lock_workflow(session, workflow_id)
+        workflow = await lock_workflow(session, workflow_id, for_deletion=True)
         running = select(sa.func.count()).where(
             col(Execution.workflow_id) == workflow_id, col(Execution.status).in_(_IN_FLIGHT)
         )
