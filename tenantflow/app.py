@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 
 from tenantflow.auth.principal import Principal
@@ -20,16 +21,17 @@ from tenantflow.context import Context, Viewpoint
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
-from tenantflow.engine.executor import Executor
 from tenantflow.errors import ServiceUnavailable
+from tenantflow.executor.workers import Executor
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.schema.masking import public_error
 from tenantflow.settings import Settings
 from tenantflow.web.body_limit import BodyLimitMiddleware
-from tenantflow.web.client_address import client_address
+from tenantflow.web.client_address import Network, client_address, parse_proxies
 from tenantflow.web.fault_barrier import FaultBarrierMiddleware
 from tenantflow.web.graphiql import graphiql_static_routes
+from tenantflow.web.graphql_view import graphql_routes
 from tenantflow.web.health import healthz, readyz
 from tenantflow.web.request_id import RequestIdMiddleware
 from tenantflow.web.websocket_auth import AuthenticatingGraphQLView
@@ -39,7 +41,21 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 
 
-async def get_context(request: Request | WebSocket, response: Response | WebSocket) -> Context:
+@dataclass(frozen=True)
+class ContextFactory:
+    """Builds each request's Context (Strawberry's context getter)."""
+
+    trusted_proxies: list[Network]
+
+    async def __call__(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return await get_context(request, response, self.trusted_proxies)
+
+
+async def get_context(
+    request: Request | WebSocket, response: Response | WebSocket, proxies: Sequence[Network]
+) -> Context:
     runtime: Runtime = request.state.runtime
     # A websocket authenticates at connection_init instead (AuthenticatingGraphQLView).
     principal = (
@@ -52,7 +68,7 @@ async def get_context(request: Request | WebSocket, response: Response | WebSock
         response=response,
         runtime=runtime,
         request_id=request.state.request_id,
-        client_address=client_address(request, runtime.trusted_proxies),
+        client_address=client_address(request, proxies),
         viewpoint=Viewpoint.of(runtime.sessions, principal) if principal else None,
     )
 
@@ -96,14 +112,13 @@ def build_app(settings: Settings) -> Starlette:
 
     graphql = AuthenticatingGraphQLView(
         build_schema(),
-        context_getter=get_context,
+        context_getter=ContextFactory(parse_proxies(settings.trusted_proxies)),
         graphiql=settings.graphiql_enabled,
     )
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        *graphql_routes(graphql),
         *graphiql_static_routes(),
     ]
     middleware = [

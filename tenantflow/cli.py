@@ -47,8 +47,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         raise CommandError("--workers above 1 needs PostgreSQL: SQLite serves one process only")
     if args.workers > 1 and not settings.redis_url:
         raise CommandError(
-            "--workers above 1 needs TENANTFLOW_REDIS_URL: the cache, rate limits and events of"
-            " several processes meet there"
+            "--workers above 1 needs TENANTFLOW_REDIS_URL: the login throttle of several"
+            " processes is shared there"
         )
     from tenantflow.preflight import StartupRefused, check_can_serve
 

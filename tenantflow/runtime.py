@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory, TransactionTimeouts
-from tenantflow.engine.step_context import NodeServices
 from tenantflow.events.broker import LocalBroker
+from tenantflow.executor.step_context import NodeServices
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.identity.credentials import CredentialResolver
 from tenantflow.settings import Settings
-from tenantflow.web.client_address import Network, parse_proxies
 
 
 @dataclass
@@ -30,7 +29,6 @@ class Runtime:
     events: LocalBroker
     # Failed logins per account and address: shared by every process when Redis is configured.
     login_throttle: LoginThrottle
-    trusted_proxies: list[Network] = field(default_factory=list)
     shutting_down: bool = False
 
     @classmethod
@@ -51,5 +49,4 @@ class Runtime:
             nodes=nodes,
             events=events,
             login_throttle=LoginThrottle(storage_uri=settings.redis_url),
-            trusted_proxies=parse_proxies(settings.trusted_proxies),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -107,6 +108,13 @@ class Settings(BaseSettings):
     # Hosts and networks the http node may reach despite the private-address rule.
     http_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     _split_http_allow = field_validator("http_allow", mode="before")(_split_csv)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return entries
 
     @field_validator("http_allow")
     @classmethod

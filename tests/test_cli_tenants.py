@@ -16,8 +16,8 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan, TenantStatus
 from tenantflow.settings import Settings
+from tests.api.auth_helpers import audit_rows
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_auth_support import audit_rows
 
 RENAME = 'mutation { updateTenant(input: {name: "Renamed"}) { __typename } }'
 

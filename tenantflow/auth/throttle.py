@@ -20,8 +20,7 @@ Storage errors are raised as `limits.errors.StorageError`; whether to fail open 
 Redis is down is the caller's decision.
 
 Limitation of check-then-record: attempts that run concurrently all pass `check` before any of
-them records its failure, so a burst can exceed the budget once (by its own size). The per-address
-request rate limit on `logIn` (counted per request, before the attempt) is what bounds a burst.
+them records its failure, so a burst can exceed the budget once (by its own size).
 """
 
 from __future__ import annotations

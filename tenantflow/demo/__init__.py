@@ -15,7 +15,7 @@ from tenantflow.demo.accounts import ensure_accounts
 from tenantflow.demo.content import DEMO_PASSWORD, DEMO_QUERY, DEMO_TENANTS
 from tenantflow.demo.history import add_deployments, add_workflows, configure
 from tenantflow.demo.runs import PlannedRun, make_runs
-from tenantflow.engine.step_context import NodeServices
+from tenantflow.executor.step_context import NodeServices
 from tenantflow.settings import Settings
 
 __all__ = ["instructions", "seed"]

@@ -24,9 +24,9 @@ from tenantflow.commands import CommandError
 from tenantflow.db.models import Execution, ExecutionStep
 from tenantflow.db.session import SessionFactory
 from tenantflow.demo.content import DemoRun
-from tenantflow.engine.executor import Executor
-from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus
+from tenantflow.executor.step_context import NodeServices
+from tenantflow.executor.workers import Executor
 from tenantflow.services.actor import Actor
 from tenantflow.services.workflows import executions
 

@@ -160,8 +160,3 @@ class AuditQuery:
             page_args(first, after, last, before),
             AuditLog.from_row,
         )
-
-
-@strawberry.type
-class AuditMutation:
-    pass

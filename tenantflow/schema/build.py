@@ -41,24 +41,17 @@ MUTATIONS: tuple[type, ...] = (
     deployments.DeploymentMutation,
     modules.ModuleMutation,
     provider_keys.ProviderKeyMutation,
-    audit.AuditMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (subscriptions.ExecutionSubscription,)
 # Node types reached only through `node(id:)` must still be in the schema.
 NODE_TYPES: tuple[type, ...] = (users.User,)
 
 
-def _has_fields(root: type) -> bool:
-    definition = getattr(root, "__strawberry_definition__", None)
-    return bool(definition and definition.fields)
-
-
 def build_schema() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
-    mutations = tuple(root for root in MUTATIONS if _has_fields(root))
     return LoggingSchema(
         query=query,
-        mutation=merge_types("Mutation", mutations) if mutations else None,
+        mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.

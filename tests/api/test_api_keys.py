@@ -11,14 +11,14 @@ from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Role
 from tenantflow.schema.ids import to_global_id
-from tests.api.conftest import GraphQLClient, Member, Members, error_codes
-from tests.api.test_auth_support import (
+from tests.api.auth_helpers import (
     ERROR_FIELDS,
     VALIDATION_FIELDS,
     audit_rows,
     is_signed_in,
     key_of,
 )
+from tests.api.conftest import GraphQLClient, Member, Members, error_codes
 
 API_KEY_FIELDS = "id name prefix role createdAt lastUsedAt revokedAt"
 CREATE = f"""

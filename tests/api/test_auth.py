@@ -13,8 +13,7 @@ from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.schema.ids import to_global_id
-from tests.api.conftest import GraphQLClient, Members, error_codes
-from tests.api.test_auth_support import (
+from tests.api.auth_helpers import (
     CHANGE_PASSWORD,
     LOG_IN,
     LOG_OUT,
@@ -33,6 +32,7 @@ from tests.api.test_auth_support import (
     sign_up_input,
     signed_up,
 )
+from tests.api.conftest import GraphQLClient, Members, error_codes
 
 CREATE_API_KEY = """
 mutation($input: CreateApiKeyInput!) {

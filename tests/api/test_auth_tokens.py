@@ -28,8 +28,8 @@ from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.types import utcnow
 from tenantflow.schema.ids import to_global_id
 from tenantflow.settings import Settings
+from tests.api.auth_helpers import TENANT_ID, is_signed_in
 from tests.api.conftest import GraphQLClient, Member, Members, error_codes
-from tests.api.test_auth_support import TENANT_ID, is_signed_in
 from tests.web.test_graphql_http import WebSocketSession
 
 REMOVE_MEMBER = """

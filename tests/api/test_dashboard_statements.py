@@ -21,7 +21,7 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, Plan, Role
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import DEFINITION
+from tests.api.workflow_helpers import DEFINITION
 from tests.conformance.test_reference_clients import SHARED
 
 DASHBOARD = (SHARED / "contract" / "dashboard.graphql").read_text()

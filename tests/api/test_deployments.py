@@ -10,7 +10,7 @@ import pytest
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import DeploymentStatus, Role
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import (
+from tests.api.workflow_helpers import (
     CREATE_DEPLOYMENT,
     audit_rows,
     create_deployment,

@@ -23,14 +23,14 @@ from starlette.types import ASGIApp
 from tenantflow.app import build_app
 from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
-from tenantflow.engine.executor import Executor
-from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan, Role
 from tenantflow.events.record import decode_event_cursor
+from tenantflow.executor.step_context import NodeServices
+from tenantflow.executor.workers import Executor
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import create_workflow, key_of, run_workflow
 from tests.api.websocket import graphql_ws
+from tests.api.workflow_helpers import create_workflow, key_of, run_workflow
 from tests.polling import eventually
 
 EXECUTION = """

@@ -17,7 +17,7 @@ from tenantflow.events.record import decode_event_cursor, encode_event_cursor
 from tenantflow.schema.ids import to_global_id
 from tenantflow.services.tenants.quotas import usage_period
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import (
+from tests.api.workflow_helpers import (
     DEFINITION,
     RUN_WORKFLOW,
     audit_rows,

@@ -22,12 +22,12 @@ from starlette.types import ASGIApp
 from tenantflow.app import build_app
 from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
-from tenantflow.engine.step_context import PROVIDER_KEY_MISSING
 from tenantflow.enums import Plan
+from tenantflow.executor.step_context import PROVIDER_KEY_MISSING
 from tenantflow.global_ids import encode_global_id
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import create_workflow, key_of, run_workflow
+from tests.api.workflow_helpers import create_workflow, key_of, run_workflow
 from tests.http_echo import EchoServer, echo_server
 from tests.polling import eventually
 from tests.test_secrets_in_logs import capture_every_logger, text_of

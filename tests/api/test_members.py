@@ -13,8 +13,7 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan, Role
 from tenantflow.schema.ids import to_global_id
-from tests.api.conftest import GraphQLClient, Member, Members, error_codes
-from tests.api.test_auth_support import (
+from tests.api.auth_helpers import (
     ACCEPT,
     ERROR_FIELDS,
     PASSWORD,
@@ -26,6 +25,7 @@ from tests.api.test_auth_support import (
     logged_in,
     new_email,
 )
+from tests.api.conftest import GraphQLClient, Member, Members, error_codes
 
 INVITE = f"""
 mutation($input: InviteMemberInput!) {{

@@ -6,8 +6,8 @@ from typing import Any
 
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Role
+from tests.api.auth_helpers import ERROR_FIELDS, audit_rows
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_auth_support import ERROR_FIELDS, audit_rows
 
 MODULES = "{ modules { key name description dependsOn requiredSettings enabled enabledAt } }"
 MODULE_RESULT = f"""

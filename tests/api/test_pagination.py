@@ -19,7 +19,7 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import DeploymentStatus, ExecutionStatus, Plan
 from tests.api.conftest import GraphQLClient, Member, Members, error_codes
-from tests.api.test_workflows_support import (
+from tests.api.workflow_helpers import (
     create_deployment,
     create_workflow,
     key_of,

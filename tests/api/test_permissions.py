@@ -24,8 +24,8 @@ from tenantflow.auth.permissions import Permission, permissions_of
 from tenantflow.enums import Plan, Role
 from tenantflow.schema import schema
 from tenantflow.schema.ids import to_global_id
+from tests.api.auth_helpers import PASSWORD, new_email, new_slug
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_auth_support import PASSWORD, new_email, new_slug
 
 P = Permission
 MUTATION_RESULT = "{ __typename ... on PermissionDeniedError { requiredPermission } }"

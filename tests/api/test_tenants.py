@@ -14,8 +14,7 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan, Role, TenantStatus
 from tenantflow.schema.ids import to_global_id
-from tests.api.conftest import GraphQLClient, Member, Members, error_codes
-from tests.api.test_auth_support import (
+from tests.api.auth_helpers import (
     CHANGE_PASSWORD,
     ERROR_FIELDS,
     LOG_IN,
@@ -31,6 +30,7 @@ from tests.api.test_auth_support import (
     new_slug,
     signed_up,
 )
+from tests.api.conftest import GraphQLClient, Member, Members, error_codes
 
 TENANT = """
 { tenant {

@@ -15,7 +15,7 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Role, TenantStatus
 from tenantflow.schema.ids import to_global_id
 from tests.api.conftest import GraphQLClient, Members, error_codes
-from tests.api.test_workflows_support import (
+from tests.api.workflow_helpers import (
     CREATE_WORKFLOW,
     DEFINITION,
     WORKFLOW_FIELDS,

@@ -20,12 +20,12 @@ from sqlmodel import col, select
 from tenantflow.db import models
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.session import SessionFactory, TransactionTimeouts, execute
-from tenantflow.engine.executor import Executor
-from tenantflow.engine.step_context import NodeServices
 from tenantflow.enums import ExecutionStatus, Plan
+from tenantflow.executor.step_context import NodeServices
+from tenantflow.executor.workers import Executor
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import RUN_WORKFLOW, create_workflow, key_of
+from tests.api.workflow_helpers import RUN_WORKFLOW, create_workflow, key_of
 from tests.conftest import server_settings
 from tests.pg_deployments import PostgresDatabase
 from tests.polling import eventually

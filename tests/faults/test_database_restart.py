@@ -26,8 +26,8 @@ from tenantflow.enums import Plan
 from tenantflow.events.record import encode_event_cursor
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import CREATE_WORKFLOW, run_workflow
 from tests.api.websocket import GraphQLWebSocket, graphql_ws
+from tests.api.workflow_helpers import CREATE_WORKFLOW, run_workflow
 from tests.conftest import server_settings
 from tests.pg_deployments import create_deployment
 from tests.pg_services import Cluster, own_cluster

@@ -20,7 +20,7 @@ from tenantflow.db.engine import create_engine
 from tenantflow.enums import Plan
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import (
+from tests.api.workflow_helpers import (
     CREATE_WORKFLOW,
     DEFINITION,
     RUN_WORKFLOW,

@@ -19,7 +19,7 @@ from tenantflow.app import build_app
 from tenantflow.enums import Plan
 from tenantflow.settings import Pooler
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.test_workflows_support import create_workflow, run_workflow
+from tests.api.workflow_helpers import create_workflow, run_workflow
 from tests.conftest import server_settings
 from tests.pg_deployments import PostgresDatabase
 from tests.pg_services import Bouncer

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from tenantflow.engine import definition as engine
+from tenantflow.definitions import definition as engine
 from tenantflow.services.errors import FieldProblem, ValidationFailed
 
 T = TypeVar("T")
@@ -77,7 +77,7 @@ class Problems:
             self.add(field, "must not contain control characters")
 
     def definition(self, value: object, field: str) -> None:
-        """A workflow definition: size, depth and graph rules (tenantflow.engine)."""
+        """A workflow definition: size, depth and graph rules (tenantflow.definitions)."""
         self.extend(engine.validate_definition(value, path=field))
 
     def json(self, value: object, field: str) -> None:

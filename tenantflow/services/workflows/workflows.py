@@ -20,7 +20,7 @@ from tenantflow.db.locking import excluding_references, locked
 from tenantflow.db.models import Deployment, Execution, Workflow
 from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
-from tenantflow.engine.node_base import join_key
+from tenantflow.definitions.node_base import join_key
 from tenantflow.enums import DeploymentStatus, ExecutionStatus, WorkflowStatus
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, NotFound

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from tenantflow.db.session import SessionFactory
-from tenantflow.engine.node_base import NodeFailure
+from tenantflow.definitions.node_base import NodeFailure
 from tenantflow.global_ids import uuid_of
 from tenantflow.outbound.policy import OutboundPolicy
 from tenantflow.secrets.envelope import MasterKeyring

@@ -31,12 +31,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.db.faults import retry_transient
 from tenantflow.db.models import Execution, ExecutionStep, Tenant
 from tenantflow.db.session import SessionFactory
-from tenantflow.engine.definition import check_json_size, predecessors, sinks, topological_order
-from tenantflow.engine.lease import Interruption, Lease, hand_back, lock_if_owned, release
-from tenantflow.engine.node_types import NODE_TYPES, NodeFailure
-from tenantflow.engine.step_context import NodeServices, StepContext
+from tenantflow.definitions.definition import (
+    check_json_size,
+    predecessors,
+    sinks,
+    topological_order,
+)
+from tenantflow.definitions.node_types import NODE_TYPES, NodeFailure
 from tenantflow.enums import ExecutionStatus, TenantStatus
 from tenantflow.events.record import event_time, record_execution_event
+from tenantflow.executor.lease import Interruption, Lease, hand_back, lock_if_owned, release
+from tenantflow.executor.step_context import NodeServices, StepContext
 from tenantflow.services.workflows.executions import change_status, close_running_steps
 
 log = logging.getLogger(__name__)

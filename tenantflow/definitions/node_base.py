@@ -72,7 +72,7 @@ def is_int(value: object) -> TypeGuard[int]:
 
 class NodeContext(Protocol):
     """What a running node may know and use besides its config and input: one per step, the
-    same object for every node type (tenantflow.engine.step_context builds it)."""
+    same object for every node type (tenantflow.executor.step_context builds it)."""
 
     @property
     def tenant_id(self) -> uuid.UUID: ...

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from tenantflow.engine.http_node import HttpRequest
-from tenantflow.engine.node_base import (
+from tenantflow.definitions.http_node import HttpRequest
+from tenantflow.definitions.node_base import (
     FieldProblem,
     NodeContext,
     NodeFailure,

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from tenantflow.engine.node_base import (
+from tenantflow.definitions.node_base import (
     FieldProblem,
     NodeContext,
     NodeFailure,

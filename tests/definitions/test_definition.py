@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tenantflow.engine.definition import (
+from tenantflow.definitions.definition import (
     FieldProblem,
     check_json_size,
     predecessors,
@@ -17,7 +17,7 @@ from tenantflow.engine.definition import (
     topological_order,
     validate_definition,
 )
-from tenantflow.engine.node_types import NODE_TYPES, NodeFailure
+from tenantflow.definitions.node_types import NODE_TYPES, NodeFailure
 from tenantflow.outbound.policy import OutboundPolicy
 
 D = "input.definition"
@@ -609,7 +609,7 @@ async def test_delay_waits_ms_then_passes_its_input_on(monkeypatch: pytest.Monke
     async def fake_sleep(seconds: float) -> None:
         waited.append(seconds)
 
-    monkeypatch.setattr("tenantflow.engine.node_types.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("tenantflow.definitions.node_types.asyncio.sleep", fake_sleep)
     assert await NODE_TYPES["delay"].run({"ms": 250}, [1, 2], NO_CONTEXT) == [1, 2]
     assert waited == [0.25]
 

@@ -20,9 +20,9 @@ from tenantflow.db.faults import is_unavailable
 from tenantflow.db.narrow_paths import ClaimedExecution, claim_execution
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
-from tenantflow.engine.lease import Interruption, Lease, heartbeat
-from tenantflow.engine.runner import INTERNAL_ERROR, MAX_ATTEMPTS, ExecutionRun, fail_execution
-from tenantflow.engine.step_context import NodeServices
+from tenantflow.executor.lease import Interruption, Lease, heartbeat
+from tenantflow.executor.runner import INTERNAL_ERROR, MAX_ATTEMPTS, ExecutionRun, fail_execution
+from tenantflow.executor.step_context import NodeServices
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tenantflow.engine.node_base import FieldProblem, join_index, join_key, quote, shorten
-from tenantflow.engine.node_types import NODE_TYPES
+from tenantflow.definitions.node_base import FieldProblem, join_index, join_key, quote, shorten
+from tenantflow.definitions.node_types import NODE_TYPES
 
 __all__ = [
     "JSON_MAX_BYTES",

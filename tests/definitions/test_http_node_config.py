@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tenantflow.engine.definition import validate_definition
+from tenantflow.definitions.definition import validate_definition
 from tenantflow.global_ids import encode_global_id
 
 C = "input.definition.nodes[0].config"

@@ -23,18 +23,18 @@ from tenantflow.db import models
 from tenantflow.db.engine import create_engine
 from tenantflow.db.session import SessionFactory, execute
 from tenantflow.db.types import utcnow
-from tenantflow.engine import runner
-from tenantflow.engine.definition import topological_order
-from tenantflow.engine.executor import Executor
-from tenantflow.engine.node_types import NODE_TYPES
-from tenantflow.engine.runner import (
+from tenantflow.definitions.definition import topological_order
+from tenantflow.definitions.node_types import NODE_TYPES
+from tenantflow.enums import ExecutionStatus, Plan, Role, TenantStatus, WorkflowStatus
+from tenantflow.executor import runner
+from tenantflow.executor.runner import (
     INTERNAL_ERROR,
     NODE_INTERNAL_ERROR,
     lost_message,
     merge_outputs,
 )
-from tenantflow.engine.step_context import NodeServices
-from tenantflow.enums import ExecutionStatus, Plan, Role, TenantStatus, WorkflowStatus
+from tenantflow.executor.step_context import NodeServices
+from tenantflow.executor.workers import Executor
 from tenantflow.outbound.policy import OutboundPolicy
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.actor import Actor
