@@ -20,4 +20,5 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy tenantflow tests
 echo "== pytest"
-.venv/bin/pytest "$@"
+# Every core: each worker has a PostgreSQL deployment of its own; a file stays on one worker.
+.venv/bin/pytest -n auto --dist loadfile "$@"

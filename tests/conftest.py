@@ -24,10 +24,10 @@ from tenantflow.db.session import SessionFactory
 from tenantflow.settings import Settings
 from tests.pg_deployments import (
     PostgresDatabase,
+    Wiper,
     create_deployment,
     drop_deployment,
     drop_stale_roles,
-    wipe,
 )
 
 
@@ -39,6 +39,15 @@ async def postgres_database() -> AsyncIterator[PostgresDatabase]:
         yield database
     finally:
         await drop_deployment(database)
+
+
+@pytest.fixture(scope="session")
+async def wiper(postgres_database: PostgresDatabase) -> AsyncIterator[Wiper]:
+    wiper = Wiper(postgres_database)
+    try:
+        yield wiper
+    finally:
+        await wiper.close()
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +66,8 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def clean_postgres(postgres_database: PostgresDatabase) -> PostgresDatabase:
-    await wipe(postgres_database)
+async def clean_postgres(postgres_database: PostgresDatabase, wiper: Wiper) -> PostgresDatabase:
+    await wiper.wipe()
     return postgres_database
 
 
