@@ -18,6 +18,6 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
-.venv/bin/mypy tenantflow tests
+.venv/bin/mypy tenantflow tests bench
 echo "== pytest"
 .venv/bin/pytest "$@"
