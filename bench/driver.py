@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,11 +84,11 @@ class Bench:
         try:
             measurements, idle = self._main_loads(members)
             self.timings["loads"] = time.monotonic() - started - self.timings["build"]
-            live_result = self._live(members)
+            live_text = _or_failure("live-status load", lambda: self._live(members))
         finally:
             self._stop_all()
         self.timings["total"] = time.monotonic() - started
-        return self._write_report(measurements, idle, live_result)
+        return self._write_report(measurements, idle, live_text)
 
     def _build(self) -> list[Member]:
         volumes = self.plan.volumes
@@ -149,8 +150,13 @@ class Bench:
         log.info("%d rounds of %d s runs", self.plan.rounds, self.plan.duration_s)
         measurements = runner.rounds()
         self.notes.append(runner.drain_note())
-        idle = self._idle_subscriptions(
-            members, tenantflow, files[("tenantflow", "dashboard")], runner
+        # Kept at once: the loads after this one must not be able to lose the rounds' figures.
+        self._write_report(measurements, "(not run yet)", "(not run yet)", partial=True)
+        idle = _or_failure(
+            "idle-subscription load",
+            lambda: self._idle_subscriptions(
+                members, tenantflow, files[("tenantflow", "dashboard")], runner
+            ),
         )
         self.top_statements = stats.top_statements(self.cluster, database.TENANTFLOW_DB)
         _stop(postgraphile, tenantflow)
@@ -181,23 +187,25 @@ class Bench:
         log.info("dashboard without, then with %d idle subscriptions", count)
         without = dashboard_load()
         opened = time.monotonic()
-        with_idle, failed = asyncio.run(
+        idle = asyncio.run(
             live.with_idle_subscriptions(
                 members=members, url=server.url, count=count, during=dashboard_load
             )
         )
-        assert isinstance(with_idle, Sample)
+        assert isinstance(idle.sample, Sample)
         self.timings["idle subscriptions"] = time.monotonic() - opened
         return report.idle_table(
             count=count,
             connections=connections,
             seconds=seconds,
             without=without,
-            with_idle=with_idle,
-            failed=failed,
+            with_idle=idle.sample,
+            failed=idle.failed,
+            errors=idle.errors,
+            first_error=idle.first_error,
         )
 
-    def _live(self, members: list[Member]) -> live.LiveResult:
+    def _live(self, members: list[Member]) -> str:
         # One process each, so that it is known which process holds which subscription.
         first, second = (
             systems.spawn_tenantflow(
@@ -228,7 +236,7 @@ class Bench:
             )
         )
         _stop(first, second)
-        return result
+        return report.live_table(result)
 
     def _events_since(self, since: float) -> dict[int, int] | None:
         """Events per tenant (by its index) written since a time; None while runs are pending."""
@@ -254,7 +262,12 @@ class Bench:
         _stop(*self.servers)
 
     def _write_report(
-        self, measurements: list[report.Measurement], idle: str, live_result: live.LiveResult
+        self,
+        measurements: list[report.Measurement],
+        idle: str,
+        live_text: str,
+        *,
+        partial: bool = False,
     ) -> Path:
         table = report.rows(measurements)
         commit = subprocess.run(
@@ -287,7 +300,7 @@ class Bench:
                 "",
                 "## Live status (executionEvents, subscribers on one process, runs on the other)",
                 "",
-                report.live_table(live_result),
+                live_text,
                 "",
                 "## Idle subscriptions (tenantflow, --workers 2)",
                 "",
@@ -299,14 +312,26 @@ class Bench:
                 "",
             ]
         )
-        print(text)
         results: Path = self.args.results_dir
         results.mkdir(parents=True, exist_ok=True)
+        if partial:
+            (results / f"partial-{self.plan.name}.md").write_text(text)
+            return results / f"partial-{self.plan.name}.md"
+        print(text)
         path = results / f"{now:%Y%m%dT%H%M%S}-{self.plan.name}.md"
         path.write_text(text)
         (results / f"latest-{self.plan.name}.md").write_text(text)
         log.info("report written to %s", path)
         return path
+
+
+def _or_failure(what: str, load: Callable[[], str]) -> str:
+    """The load's section of the report, or what made it fail: the other figures still count."""
+    try:
+        return load()
+    except Exception as error:
+        log.exception("the %s failed", what)
+        return f"The {what} failed: `{type(error).__name__}: {str(error)[:300]}`"
 
 
 def _stop(*running: Server) -> None:

@@ -41,6 +41,8 @@ class Subscriber:
     received: list[tuple[str, str, float]] = field(default_factory=list)  # (execution, at, latency)
     cursors: set[str] = field(default_factory=set)
     duplicates: int = 0
+    errors: int = 0  # `next` messages that carried GraphQL errors instead of an event
+    first_error: str | None = None
     closed: str | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -76,7 +78,12 @@ class Subscriber:
             await socket.send(json.dumps({"type": "pong"}))
         elif kind == "next":
             arrived = time.time()
-            event = message["payload"]["data"]["executionEvents"]
+            payload = message.get("payload") or {}
+            event = (payload.get("data") or {}).get("executionEvents")
+            if payload.get("errors") or event is None:
+                self.errors += 1
+                self.first_error = self.first_error or json.dumps(payload.get("errors"))[:300]
+                return
             if event["cursor"] in self.cursors:
                 self.duplicates += 1
                 return
@@ -114,6 +121,14 @@ async def close(tasks: list[asyncio.Task[None]]) -> None:
 
 
 @dataclass(frozen=True)
+class IdleResult:
+    sample: object  # what `during` returned
+    failed: int  # subscriptions that failed, were closed or could not be opened in time
+    errors: int  # GraphQL errors delivered on them
+    first_error: str | None
+
+
+@dataclass(frozen=True)
 class LiveResult:
     subscribers: int
     executions: int
@@ -124,6 +139,8 @@ class LiveResult:
     misrouted: int
     duplicates: int
     closed: int
+    errors: int  # GraphQL errors delivered on the subscriptions
+    first_error: str | None
     latencies_ms: list[float]
 
 
@@ -233,13 +250,15 @@ def _summarise(
         misrouted=misrouted,
         duplicates=sum(s.duplicates for s in subs),
         closed=sum(1 for s in subs if s.closed is not None),
+        errors=sum(s.errors for s in subs),
+        first_error=next((s.first_error for s in subs if s.first_error), None),
         latencies_ms=sorted(latency * 1000 for s in subs for _, _, latency in s.received),
     )
 
 
 async def with_idle_subscriptions(
     *, members: list[Member], url: str, count: int, during: Callable[[], object]
-) -> tuple[object, int]:
+) -> IdleResult:
     """Runs `during` (in a thread) while `count` idle subscriptions are open; returns its result
     and how many subscriptions failed, were closed or could not be opened in time."""
     ws_url = url.replace("http://", "ws://")
@@ -248,6 +267,10 @@ async def with_idle_subscriptions(
     subs = [Subscriber(s.tenant, s.url, s.authorization) for s in subs]
     tasks = await open_subscribers(subs)
     result = await asyncio.to_thread(during)
-    failed = sum(1 for s in subs if s.closed is not None)
     await close(tasks)
-    return result, failed
+    return IdleResult(
+        sample=result,
+        failed=sum(1 for s in subs if s.closed is not None),
+        errors=sum(s.errors for s in subs),
+        first_error=next((s.first_error for s in subs if s.first_error), None),
+    )

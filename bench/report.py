@@ -149,19 +149,28 @@ def live_table(result: LiveResult) -> str:
     return "\n".join(
         [
             "| subscribers | executions (failed to submit) | events expected | received |"
-            " subscribers short | misrouted | duplicates | closed early |"
+            " subscribers short | misrouted | duplicates | errors delivered | closed early |"
             " delivery p50 ms | p95 ms | p99 ms |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {result.subscribers} | {result.executions} ({result.submit_errors}) |"
             f" {result.expected:,} | {result.received:,} | {result.short_subscribers} |"
-            f" {result.misrouted} | {result.duplicates} | {result.closed} |"
+            f" {result.misrouted} | {result.duplicates} | {result.errors} | {result.closed} |"
             f" {_fmt(p50)} | {_fmt(p95)} | {_fmt(p99)} |",
+            *([f"\nFirst error delivered: `{result.first_error}`"] if result.first_error else []),
         ]
     )
 
 
 def idle_table(
-    *, count: int, connections: int, seconds: int, without: Sample, with_idle: Sample, failed: int
+    *,
+    count: int,
+    connections: int,
+    seconds: int,
+    without: Sample,
+    with_idle: Sample,
+    failed: int,
+    errors: int,
+    first_error: str | None,
 ) -> str:
     ratio = f"{with_idle.rps / without.rps:.2f}x" if without.rps else "n/a"
     return "\n".join(
@@ -171,9 +180,11 @@ def idle_table(
             "|---:|---:|---:|---:|---:|",
             f"| 0 | {_fmt(without.rps)} | {_fmt(without.p50_ms, 2)} | {_fmt(without.p99_ms, 2)} |"
             f" {without.errors} |",
-            f"| {count:,} ({failed} failed or closed) | {_fmt(with_idle.rps)} |"
+            f"| {count:,} ({failed} failed or closed, {errors} errors delivered) |"
+            f" {_fmt(with_idle.rps)} |"
             f" {_fmt(with_idle.p50_ms, 2)} | {_fmt(with_idle.p99_ms, 2)} | {with_idle.errors} |",
             "",
             f"With the idle subscriptions open, the dashboard runs at {ratio} of its rate without.",
+            *([f"First error delivered: `{first_error}`"] if first_error else []),
         ]
     )
