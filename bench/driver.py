@@ -201,6 +201,7 @@ class Bench:
             without=without,
             with_idle=idle.sample,
             failed=idle.failed,
+            reasons=idle.reasons,
             errors=idle.errors,
             first_error=idle.first_error,
         )

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,6 +125,7 @@ async def close(tasks: list[asyncio.Task[None]]) -> None:
 class IdleResult:
     sample: object  # what `during` returned
     failed: int  # subscriptions that failed, were closed or could not be opened in time
+    reasons: dict[str, int]  # why, by the start of each reason
     errors: int  # GraphQL errors delivered on them
     first_error: str | None
 
@@ -268,9 +270,11 @@ async def with_idle_subscriptions(
     tasks = await open_subscribers(subs)
     result = await asyncio.to_thread(during)
     await close(tasks)
+    reasons = Counter((s.closed or "")[:60] for s in subs if s.closed is not None)
     return IdleResult(
         sample=result,
-        failed=sum(1 for s in subs if s.closed is not None),
+        failed=sum(reasons.values()),
+        reasons=dict(reasons.most_common()),
         errors=sum(s.errors for s in subs),
         first_error=next((s.first_error for s in subs if s.first_error), None),
     )

@@ -169,6 +169,7 @@ def idle_table(
     without: Sample,
     with_idle: Sample,
     failed: int,
+    reasons: dict[str, int],
     errors: int,
     first_error: str | None,
 ) -> str:
@@ -186,5 +187,6 @@ def idle_table(
             "",
             f"With the idle subscriptions open, the dashboard runs at {ratio} of its rate without.",
             *([f"First error delivered: `{first_error}`"] if first_error else []),
+            *(f"- {count} subscriptions: `{reason}`" for reason, count in reasons.items()),
         ]
     )
