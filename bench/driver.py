@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,6 +234,7 @@ class Bench:
                 executions=self.plan.live_executions,
                 runnable=[j for j in range(1, self.plan.volumes.workflows + 1) if ids.runnable(j)],
                 expected_events=self._events_since,
+                tenants_of=self._tenants_of,
                 settle_s=LIVE_SETTLE_S,
             )
         )
@@ -258,6 +260,22 @@ class Bench:
             tenant, count = line.split("|")
             counts[index[tenant]] = int(count)
         return counts
+
+    def _tenants_of(self, executions: list[str]) -> dict[str, int]:
+        """The tenant (by its index) of each execution id, read as the superuser."""
+        valid = [e for e in executions if _is_uuid(e)]
+        if not valid:
+            return {}
+        listed = ",".join(f"'{e}'" for e in valid)
+        rows = self.cluster.psql(
+            f"SELECT id, tenant_id FROM executions WHERE id IN ({listed})",
+            database=database.TENANTFLOW_DB,
+        )
+        index = {str(ids.tenant_id(i)): i for i in range(1, self.plan.volumes.tenants + 1)}
+        return {
+            execution: index[tenant]
+            for execution, tenant in (line.split("|") for line in rows.splitlines())
+        }
 
     def _stop_all(self) -> None:
         _stop(*self.servers)
@@ -324,6 +342,14 @@ class Bench:
         (results / f"latest-{self.plan.name}.md").write_text(text)
         log.info("report written to %s", path)
         return path
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _or_failure(what: str, load: Callable[[], str]) -> str:

@@ -138,7 +138,8 @@ class LiveResult:
     expected: int
     received: int
     short_subscribers: int  # subscribers that received fewer events than their tenant wrote
-    misrouted: int
+    misrouted: int  # events of an execution of another tenant than the subscriber's
+    other_runs: int  # executions the load did not submit whose events arrived (same tenant)
     duplicates: int
     closed: int
     errors: int  # GraphQL errors delivered on the subscriptions
@@ -179,6 +180,8 @@ async def live_load(
     runnable: list[int],
     # Since a time: tenant -> events written; None while runs are still pending.
     expected_events: Callable[[float], dict[int, int] | None],
+    # Execution ids -> the index of the tenant they belong to, read from the database.
+    tenants_of: Callable[[list[str]], dict[str, int]],
     settle_s: float,
 ) -> LiveResult:
     by_tenant = {m.tenant: m for m in members if m.tenant <= tenants}
@@ -204,7 +207,17 @@ async def live_load(
             owners[execution] = tenant
     expected = await _wait_for_delivery(subs, expected_events, started, settle_s)
     await close(tasks)
-    return _summarise(subs, owners, expected, executions, results.count(None))
+    # Runs the load did not submit (left queued by the write loads, say) still belong to a tenant.
+    others = {_execution_uuid(e) for s in subs for e, _, _ in s.received} - owners.keys()
+    owners.update(await asyncio.to_thread(tenants_of, sorted(others)))
+    return _summarise(
+        subs,
+        owners=owners,
+        expected=expected,
+        executions=executions,
+        submit_errors=results.count(None),
+        other_runs=len(others),
+    )
 
 
 async def _wait_for_delivery(
@@ -231,10 +244,12 @@ async def _wait_for_delivery(
 
 def _summarise(
     subs: list[Subscriber],
+    *,
     owners: dict[str, int],
     expected: dict[int, int],
     executions: int,
     submit_errors: int,
+    other_runs: int,
 ) -> LiveResult:
     misrouted = sum(
         1
@@ -250,6 +265,7 @@ def _summarise(
         received=sum(len(s.received) for s in subs),
         short_subscribers=sum(1 for s in subs if len(s.received) < expected.get(s.tenant, 0)),
         misrouted=misrouted,
+        other_runs=other_runs,
         duplicates=sum(s.duplicates for s in subs),
         closed=sum(1 for s in subs if s.closed is not None),
         errors=sum(s.errors for s in subs),

@@ -148,11 +148,12 @@ def live_table(result: LiveResult) -> str:
     p50, p95, p99 = (_percentile(result.latencies_ms, f) for f in (0.5, 0.95, 0.99))
     return "\n".join(
         [
-            "| subscribers | executions (failed to submit) | events expected | received |"
-            " subscribers short | misrouted | duplicates | errors delivered | closed early |"
-            " delivery p50 ms | p95 ms | p99 ms |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| subscribers | executions (failed to submit) | other runs seen | events expected |"
+            " received | subscribers short | misrouted | duplicates | errors delivered |"
+            " closed early | delivery p50 ms | p95 ms | p99 ms |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {result.subscribers} | {result.executions} ({result.submit_errors}) |"
+            f" {result.other_runs} |"
             f" {result.expected:,} | {result.received:,} | {result.short_subscribers} |"
             f" {result.misrouted} | {result.duplicates} | {result.errors} | {result.closed} |"
             f" {_fmt(p50)} | {_fmt(p95)} | {_fmt(p99)} |",
