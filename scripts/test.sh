@@ -18,7 +18,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
-.venv/bin/mypy tenantflow tests
+.venv/bin/mypy tenantflow tests bench
 echo "== pytest"
 # Every core: each worker has a PostgreSQL deployment of its own; a file stays on one worker.
 .venv/bin/pytest -n auto --dist loadfile "$@"
