@@ -78,7 +78,9 @@ def clone_and_grant(cluster: Cluster, roles: Roles) -> None:
         cluster.psql(
             f"CREATE DATABASE {database} TEMPLATE {TENANTFLOW_DB} OWNER {roles.owner.user}"
         )
-    cluster.psql(database=POSTGRAPHILE_DB, login=roles.owner, file=SQL_DIR / "postgraphile.sql")
+    # As the superuser: the narrow-path functions it annotates belong to tenantflow_system, which
+    # no login role (the owner included) is a member of since migration 0004.
+    cluster.psql(database=POSTGRAPHILE_DB, file=SQL_DIR / "postgraphile.sql")
     # Each system's role holds exactly the runtime's grants, and only in its own database.
     for login, database in (
         (roles.runtime, TENANTFLOW_DB),
