@@ -14,6 +14,18 @@ fi
 
 bash scripts/services.sh
 
+# The contract and the reference clients live beside the repository (../shared); a clone made
+# elsewhere (a CI checkout in /tmp, say) finds them in the workplace's /work/shared.
+if [[ -z "${TENANTFLOW_SHARED_DIR:-}" ]]; then
+  for candidate in "$PWD/../shared" /work/shared; do
+    if [[ -d "$candidate/contract" ]]; then
+      TENANTFLOW_SHARED_DIR="$(cd "$candidate" && pwd)"
+      export TENANTFLOW_SHARED_DIR
+      break
+    fi
+  done
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
