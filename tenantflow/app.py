@@ -69,7 +69,9 @@ async def get_context(
         runtime=runtime,
         request_id=request.state.request_id,
         client_address=client_address(request, proxies),
-        viewpoint=Viewpoint.of(runtime.sessions, principal) if principal else None,
+        viewpoint=(
+            Viewpoint.of(runtime.sessions, principal, shared_reads=True) if principal else None
+        ),
     )
 
 

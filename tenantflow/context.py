@@ -8,6 +8,7 @@ new token may see, though the request carried no credentials).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import strawberry
@@ -23,6 +24,8 @@ from tenantflow.runtime import Runtime
 from tenantflow.services.actor import Actor
 from tenantflow.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Viewpoint:
@@ -33,8 +36,12 @@ class Viewpoint:
     loaders: DataLoaders
 
     @classmethod
-    def of(cls, sessions: SessionFactory, principal: Principal) -> Viewpoint:
-        db = sessions.for_tenant(principal.tenant_id)
+    def of(
+        cls, sessions: SessionFactory, principal: Principal, *, shared_reads: bool = False
+    ) -> Viewpoint:
+        """`shared_reads`: one reading transaction for everything the viewpoint reads (an HTTP
+        request's; see TenantDb)."""
+        db = sessions.for_tenant(principal.tenant_id, shared_reads=shared_reads)
         return cls(principal, db, DataLoaders.create(db))
 
 
@@ -80,6 +87,16 @@ class Context:
     @property
     def loaders(self) -> DataLoaders:
         return self.require_viewpoint().loaders
+
+    async def aclose(self) -> None:
+        """Release what the request holds (its shared reading transaction). The response is
+        built already: a connection lost meanwhile is the pool's to replace, not the client's."""
+        if self.viewpoint is None:
+            return
+        try:
+            await self.viewpoint.db.aclose()
+        except Exception:
+            log.warning("request %s: its reading transaction could not be closed", self.request_id)
 
     @property
     def actor(self) -> Actor:

@@ -79,7 +79,9 @@ def create_engine(
         pool_size=options.size,
         max_overflow=0,
         pool_timeout=options.timeout,
-        pool_pre_ping=True,
+        # No ping on every checkout (a round trip per request): a connection that died with its
+        # server fails once, SQLAlchemy then invalidates the whole pool and the next use reconnects.
+        pool_pre_ping=False,
         connect_args=_asyncpg_arguments(options),
     )
 

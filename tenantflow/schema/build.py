@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from tenantflow.schema import (
@@ -21,6 +24,9 @@ from tenantflow.schema import (
 )
 from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
 from tenantflow.schema.safe_text import RefuseUnsafeText
+
+# Distinct operations kept parsed and validated: an application's own are a few dozen.
+DOCUMENT_CACHE_SIZE = 512
 
 QUERIES: tuple[type, ...] = (
     identity.IdentityQuery,
@@ -55,5 +61,12 @@ def build_schema() -> strawberry.Schema:
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.
-        extensions=[RefuseUnsafeText, MaskUnexpectedErrors],
+        # Parsed and validated documents are cached (bounded LRUs keyed by the query text; the
+        # text check runs after the cached validation so it still sees every request's variables).
+        extensions=[
+            partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+            partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+            RefuseUnsafeText,
+            MaskUnexpectedErrors,
+        ],
     )

@@ -244,6 +244,22 @@ class GraphQLView(GraphQL[ContextT, None]):
                 status = self._error_status([error], media_type)
                 return self._response(body, media_type, status, headers=_retry_after([error]))
         try:
+            return await self._execute_in(request, request_data, media_type, context, sub_response)
+        finally:
+            await self.release_context(context)
+
+    async def release_context(self, context: ContextT) -> None:
+        """Called once a request's response is built: release what its context holds."""
+
+    async def _execute_in(
+        self,
+        request: Request,
+        request_data: GraphQLRequestData,
+        media_type: str,
+        context: ContextT,
+        sub_response: Response,
+    ) -> Response:
+        try:
             result = await self.schema.execute(
                 request_data.query,
                 variable_values=request_data.variables,

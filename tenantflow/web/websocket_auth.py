@@ -21,6 +21,9 @@ TRY_AGAIN_LATER = 1013
 
 
 class AuthenticatingGraphQLView(GraphQLView[Context]):
+    async def release_context(self, context: Context) -> None:
+        await context.aclose()
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """`{"authorization": "Bearer ..."}` in the init payload; anything else closes with 4403.
 
@@ -38,6 +41,6 @@ class AuthenticatingGraphQLView(GraphQLView[Context]):
             raise WebSocketDisconnected from error
         if principal is None:
             raise ConnectionRejectionError()
-        context.viewpoint = Viewpoint.of(context.sessions, principal)
+        context.viewpoint = Viewpoint.of(context.sessions, principal)  # short reads: long-lived
         acknowledged: UnsetType = UNSET
         return acknowledged
