@@ -21,6 +21,7 @@ from tenantflow.context import Context, Viewpoint
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
+from tenantflow.db.session import TenantDb
 from tenantflow.errors import ServiceUnavailable
 from tenantflow.executor.workers import Executor
 from tenantflow.runtime import Runtime
@@ -58,7 +59,7 @@ async def get_context(
 ) -> Context:
     runtime: Runtime = request.state.runtime
     # A websocket authenticates at connection_init instead (AuthenticatingGraphQLView).
-    principal = (
+    resolved = (
         None
         if isinstance(request, WebSocket)
         else await resolve_credentials(runtime, request.headers.get("authorization"))
@@ -69,16 +70,17 @@ async def get_context(
         runtime=runtime,
         request_id=request.state.request_id,
         client_address=client_address(request, proxies),
-        viewpoint=(
-            Viewpoint.of(runtime.sessions, principal, shared_reads=True) if principal else None
-        ),
+        viewpoint=Viewpoint.of_db(*resolved) if resolved else None,
     )
 
 
-async def resolve_credentials(runtime: Runtime, authorization: str | None) -> Principal | None:
-    """The principal of a request; ServiceUnavailable when the database cannot say."""
+async def resolve_credentials(
+    runtime: Runtime, authorization: str | None
+) -> tuple[Principal, TenantDb] | None:
+    """The principal of a request and the handle its reads share; ServiceUnavailable when the
+    database cannot say."""
     try:
-        return await runtime.credentials.resolve(authorization)
+        return await runtime.credentials.resolve_with_db(authorization)
     except Exception as error:
         if is_unavailable(error):
             log.warning("database unavailable resolving credentials: %s", describe(error))
@@ -113,7 +115,7 @@ def build_app(settings: Settings) -> Starlette:
             await engine.dispose()
 
     graphql = AuthenticatingGraphQLView(
-        build_schema(),
+        build_schema(projection=settings.projection),
         context_getter=ContextFactory(parse_proxies(settings.trusted_proxies)),
         graphiql=settings.graphiql_enabled,
     )

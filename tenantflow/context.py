@@ -41,7 +41,12 @@ class Viewpoint:
     ) -> Viewpoint:
         """`shared_reads`: one reading transaction for everything the viewpoint reads (an HTTP
         request's; see TenantDb)."""
-        db = sessions.for_tenant(principal.tenant_id, shared_reads=shared_reads)
+        return cls.of_db(
+            principal, sessions.for_tenant(principal.tenant_id, shared_reads=shared_reads)
+        )
+
+    @classmethod
+    def of_db(cls, principal: Principal, db: TenantDb) -> Viewpoint:
         return cls(principal, db, DataLoaders.create(db))
 
 

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     executor_lease_seconds: int = Field(default=30, ge=5, le=300)
     # Where development keys are generated and kept (not a contract variable).
     data_dir: Path = Path("./data")
+    # Answer the hot reads (workflows, workflow) from one statement each (schema/projection).
+    projection: bool = True
     # PostgreSQL: the roles `<prefix>_app` and `<prefix>_system` (one prefix per deployment).
     database_role_prefix: str = DEFAULT_PREFIX
     database_pooler: Pooler = Pooler.NONE

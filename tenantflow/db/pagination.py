@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -126,8 +127,8 @@ def _encode_key(value: Any) -> Any:
 
 
 def encode_cursor(scope: str, key: Any, row_id: uuid.UUID) -> str:
-    payload = json.dumps([scope, _encode_key(key), str(row_id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    payload = orjson.dumps([scope, _encode_key(key), str(row_id)])
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, order: SortOrder, scope: str) -> tuple[Any, uuid.UUID]:
@@ -155,19 +156,15 @@ def _beyond(order: SortOrder, cursor: tuple[Any, uuid.UUID], *, later: bool) -> 
     return row > position if ascending_later else row < position
 
 
-async def fetch_page(
-    session: AsyncSession,
-    statement: sa.Select[Any],
-    order: SortOrder,
-    args: PageArgs,
-    scope: str,
-    *,
-    row_of: Callable[[Sequence[Any]], RowT] = lambda row: row[0],
-) -> Page[RowT]:
-    """One page of `statement` (a filtered select without order or limit).
+SORT_KEY = "_sort_key"
 
-    Fetches one row more than asked to learn whether another page follows.
-    """
+
+def paged(
+    statement: sa.Select[Any], order: SortOrder, args: PageArgs, scope: str
+) -> sa.Select[Any]:
+    """`statement` (a filtered select without order or limit) narrowed to one page of `args`,
+    one row more than asked (to learn whether another page follows), with the order's key as a
+    last column named SORT_KEY for the cursors."""
     if args.after:
         statement = statement.where(
             _beyond(order, decode_cursor(args.after, order, scope), later=True)
@@ -178,21 +175,52 @@ async def fetch_page(
         )
     descending = order.descending if args.forward else not order.descending
     direction = sa.desc if descending else sa.asc
-    statement = (
-        statement.add_columns(order.key.label("_sort_key"))
+    return (
+        statement.add_columns(order.key.label(SORT_KEY))
         .order_by(direction(order.key), direction(order.id))
         .limit(args.size + 1)
     )
-    result = list((await execute(session, statement)).all())
-    more = len(result) > args.size
-    result = result[: args.size]
+
+
+def page_of(
+    fetched: Sequence[RowT],
+    args: PageArgs,
+    scope: str,
+    *,
+    sort_key: Callable[[RowT], Any],
+    row_id: Callable[[RowT], uuid.UUID],
+) -> Page[RowT]:
+    """The page of `args` from the rows a `paged` statement fetched, in the order fetched."""
+    more = len(fetched) > args.size
+    shown = list(fetched[: args.size])
     if not args.forward:
-        result.reverse()
-    rows = [row_of(row) for row in result]
-    cursors = [encode_cursor(scope, row[-1], _id_of(row[0])) for row in result]
+        shown.reverse()
+    cursors = [encode_cursor(scope, sort_key(row), row_id(row)) for row in shown]
     if args.forward:
-        return Page(rows, cursors, has_next_page=more, has_previous_page=args.after is not None)
-    return Page(rows, cursors, has_next_page=args.before is not None, has_previous_page=more)
+        return Page(shown, cursors, has_next_page=more, has_previous_page=args.after is not None)
+    return Page(shown, cursors, has_next_page=args.before is not None, has_previous_page=more)
+
+
+async def fetch_page(
+    session: AsyncSession,
+    statement: sa.Select[Any],
+    order: SortOrder,
+    args: PageArgs,
+    scope: str,
+    *,
+    row_of: Callable[[Sequence[Any]], RowT] = lambda row: row[0],
+) -> Page[RowT]:
+    """One page of `statement` (a filtered select without order or limit)."""
+    fetched = list((await execute(session, paged(statement, order, args, scope))).all())
+    page = page_of(
+        fetched, args, scope, sort_key=lambda row: row[-1], row_id=lambda row: _id_of(row[0])
+    )
+    return Page(
+        [row_of(row) for row in page.rows],
+        page.cursors,
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+    )
 
 
 def _id_of(entity: Any) -> uuid.UUID:

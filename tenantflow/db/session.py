@@ -284,10 +284,10 @@ class TenantDb:
 
     A handle made for one HTTP request (`shared_reads`) gives every read of the request, every
     loader batch included, the same reading transaction on one connection, opened at the first
-    read and ended by `aclose()`: one BEGIN and one pool checkout per request instead of one per
-    batch. Reads take turns on it (an AsyncSession is not safe for concurrent use); a read that
-    fails rolls it back, and the next read begins anew. Long-lived handles (a websocket's) keep a
-    short transaction per read.
+    read and ended by `aclose()` or by a writing transaction: one BEGIN and one pool checkout per
+    request instead of one per batch. Reads take turns on it (an AsyncSession is not safe for
+    concurrent use); a read that fails rolls it back, and the next read begins anew. Long-lived
+    handles (a websocket's) keep a short transaction per read.
     """
 
     __slots__ = ("_lock", "_shared", "sessions", "shared_reads", "tenant_id")
@@ -306,7 +306,22 @@ class TenantDb:
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """One writing transaction: committed on success, rolled back on error."""
+        if self.shared_reads:
+            return self._writing_after_reads()
         return self.sessions.tenant_transaction(self.tenant_id)
+
+    @asynccontextmanager
+    async def _writing_after_reads(self) -> AsyncIterator[AsyncSession]:
+        # A request holds one pooled connection at a time: waiting for a second while holding
+        # the first starves a pool (or pgbouncer) under load. Reads after the write begin anew
+        # and see it. A read in progress keeps its transaction (never waited for: it may be
+        # the caller).
+        if not self._lock.locked() and self._shared is not None:
+            async with self._lock:
+                session, self._shared = self._shared, None
+            await session.close()
+        async with self.sessions.tenant_transaction(self.tenant_id) as session:
+            yield session
 
     def reader(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A reading transaction: the request's shared one, or one of its own."""

@@ -23,7 +23,9 @@ from tenantflow.schema import (
     workflows,
 )
 from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
+from tenantflow.schema.projection.extension import ProjectedQueries
 from tenantflow.schema.safe_text import RefuseUnsafeText
+from tenantflow.schema.transactions import SharedReadsForQueriesOnly
 
 # Distinct operations kept parsed and validated: an application's own are a few dozen.
 DOCUMENT_CACHE_SIZE = 512
@@ -53,7 +55,8 @@ SUBSCRIPTIONS: tuple[type, ...] = (subscriptions.ExecutionSubscription,)
 NODE_TYPES: tuple[type, ...] = (users.User,)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, projection: bool = True) -> strawberry.Schema:
+    """The schema; `projection` answers the hot reads from one statement (schema/projection)."""
     query = merge_types("Query", QUERIES)
     return LoggingSchema(
         query=query,
@@ -67,6 +70,8 @@ def build_schema() -> strawberry.Schema:
             partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
             RefuseUnsafeText,
+            SharedReadsForQueriesOnly,
+            *([ProjectedQueries] if projection else []),
             MaskUnexpectedErrors,
         ],
     )

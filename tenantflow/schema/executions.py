@@ -127,9 +127,7 @@ class Execution(Node):
 
     @strawberry.field
     def duration_ms(self) -> int | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return round((self.finished_at - self.started_at).total_seconds() * 1000)
+        return reads.duration_ms(self.started_at, self.finished_at)
 
     @strawberry.field
     async def steps(self, info: Info) -> list[ExecutionStep]:

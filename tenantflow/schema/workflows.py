@@ -14,6 +14,7 @@ from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
 from tenantflow.dataloaders.workflows import WorkflowDeployments, WorkflowExecutions
 from tenantflow.db import models
+from tenantflow.db.pagination import Listing
 from tenantflow.db.rows import is_loaded
 from tenantflow.enums import WorkflowStatus
 from tenantflow.errors import bad_input
@@ -185,6 +186,18 @@ class WorkflowOrder:
     direction: SortDirection = SortDirection.DESC
 
 
+def workflows_listing(
+    workflow_filter: WorkflowFilter | None, order_by: WorkflowOrder | None
+) -> Listing:
+    """What `workflows(filter:, orderBy:)` lists (the general and the projected path both)."""
+    criteria = (given(workflow_filter) or WorkflowFilter()).criteria()
+    order_input = given(order_by) or WorkflowOrder()
+    order = reads.workflow_order(
+        order_input.field, descending=order_input.direction is SortDirection.DESC
+    )
+    return reads.workflows_listing(criteria, order)
+
+
 # ---------------------------------------------------------------- inputs and payloads
 
 
@@ -259,14 +272,12 @@ class WorkflowQuery:
         filter: WorkflowFilter | None = strawberry.UNSET,
         order_by: WorkflowOrder | None = strawberry.UNSET,
     ) -> Connection[Workflow]:
-        args = page_args(first, after, last, before)
-        criteria = (given(filter) or WorkflowFilter()).criteria()
-        order_input = given(order_by) or WorkflowOrder()
-        order = reads.workflow_order(
-            order_input.field, descending=order_input.direction is SortDirection.DESC
+        listing = workflows_listing(filter, order_by)
+        return await connection(
+            Listed(info.context.db, listing),
+            page_args(first, after, last, before),
+            Workflow.from_row,
         )
-        listing = reads.workflows_listing(criteria, order)
-        return await connection(Listed(info.context.db, listing), args, Workflow.from_row)
 
     @strawberry.field(permission_classes=[requires(Permission.WORKFLOW_READ)])
     async def workflow(self, info: Info, id: strawberry.ID) -> Workflow | None:

@@ -24,7 +24,7 @@ from tenantflow.auth.secrets import hash_token, looks_like_api_key
 from tenantflow.auth.tokens import AccessClaims, AccessTokenCodec
 from tenantflow.db import narrow_paths
 from tenantflow.db.models import ApiKey, Membership, RefreshTokenFamily, Tenant, User
-from tenantflow.db.session import SessionFactory, execute
+from tenantflow.db.session import SessionFactory, TenantDb, execute
 from tenantflow.db.types import utcnow
 from tenantflow.enums import TenantStatus
 from tenantflow.services.tenants.trials import effective_status, end_trial_if_due
@@ -52,6 +52,28 @@ def connection_authorization(params: object) -> str | None:
     return None
 
 
+# Who an access token stands for, as things are now: built once, bound per request.
+_ACCESS_TOKEN_SQL = (
+    sa.select(
+        col(Membership.role),
+        col(Tenant.status),
+        col(Tenant.trial_ends_at),
+        col(Tenant.plan),
+        col(User.sessions_valid_after),
+        col(RefreshTokenFamily.created_at),
+        col(RefreshTokenFamily.revoked_at),
+    )
+    .join(Tenant, col(Tenant.id) == col(Membership.tenant_id))
+    .join(User, col(User.id) == col(Membership.user_id))
+    .join(
+        RefreshTokenFamily,
+        (col(RefreshTokenFamily.id) == sa.bindparam("session_id", type_=sa.Uuid()))
+        & (col(RefreshTokenFamily.user_id) == col(Membership.user_id)),
+    )
+    .where(col(Membership.user_id) == sa.bindparam("user_id", type_=sa.Uuid()))
+)
+
+
 @dataclass
 class CredentialResolver:
     sessions: SessionFactory
@@ -60,36 +82,37 @@ class CredentialResolver:
 
     async def resolve(self, authorization: str | None) -> Principal | None:
         """The principal of an `Authorization` header value; None for missing or bad credentials."""
+        resolved = await self.resolve_with_db(authorization, shared_reads=False)
+        return resolved[0] if resolved else None
+
+    async def resolve_with_db(
+        self, authorization: str | None, *, shared_reads: bool = True
+    ) -> tuple[Principal, TenantDb] | None:
+        """The principal and its tenant's handle; with `shared_reads` (an HTTP request's), the
+        check runs in the reading transaction the rest of the request goes on with."""
         token = bearer_token(authorization)
         if token is None:
             return None
         if looks_like_api_key(token):
-            return await self._api_key(token)
-        claims = self.codec.verify(token)
-        return await self._access_token(claims) if claims else None
+            principal = await self._api_key(token)
+        else:
+            claims = self.codec.verify(token)
+            if claims is None:
+                return None
+            db = self.sessions.for_tenant(claims.tenant_id, shared_reads=shared_reads)
+            principal = await self._access_token(claims, db)
+            if principal is not None:
+                return principal, db
+            await db.aclose()
+            return None
+        if principal is None:
+            return None
+        return principal, self.sessions.for_tenant(principal.tenant_id, shared_reads=shared_reads)
 
-    async def _access_token(self, claims: AccessClaims) -> Principal | None:
-        statement = (
-            sa.select(
-                col(Membership.role),
-                col(Tenant.status),
-                col(Tenant.trial_ends_at),
-                col(Tenant.plan),
-                col(User.sessions_valid_after),
-                col(RefreshTokenFamily.created_at),
-                col(RefreshTokenFamily.revoked_at),
-            )
-            .join(Tenant, col(Tenant.id) == col(Membership.tenant_id))
-            .join(User, col(User.id) == col(Membership.user_id))
-            .join(
-                RefreshTokenFamily,
-                (col(RefreshTokenFamily.id) == claims.session_id)
-                & (col(RefreshTokenFamily.user_id) == col(Membership.user_id)),
-            )
-            .where(col(Membership.user_id) == claims.user_id)
-        )
-        async with self.sessions.tenant_reader(claims.tenant_id) as session:
-            row = (await execute(session, statement)).first()
+    async def _access_token(self, claims: AccessClaims, db: TenantDb) -> Principal | None:
+        parameters = {"session_id": claims.session_id, "user_id": claims.user_id}
+        async with db.reader() as session:
+            row = (await execute(session, _ACCESS_TOKEN_SQL, parameters)).first()
         if row is None:
             return None  # no longer a member, or the session is gone
         role, status, trial_ends_at, plan, valid_after, started, revoked = tuple(row)

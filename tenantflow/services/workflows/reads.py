@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -71,6 +72,14 @@ EXECUTION_ORDER = SortOrder.by_time("QUEUED_AT", col(Execution.queued_at), col(E
 DEPLOYMENT_ORDER = SortOrder.by_time("UPDATED_AT", col(Deployment.updated_at), col(Deployment.id))
 
 
+def duration_ms(started_at: datetime | None, finished_at: datetime | None) -> int | None:
+    """How long an execution ran, in whole milliseconds; None until it has started and ended."""
+    if started_at is None or finished_at is None:
+        return None
+    return round((finished_at - started_at).total_seconds() * 1000)
+
+
+@lru_cache(maxsize=65536)
 def workflow_executions_scope(workflow_id: uuid.UUID, criteria: ExecutionCriteria) -> str:
     """The cursor scope of one workflow's executions: its cursors fit no other list."""
     return EXECUTION_ORDER.scope("workflow", workflow_id, criteria)
