@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.tools import merge_types
 
 from tenantflow.schema import (
@@ -20,7 +21,9 @@ from tenantflow.schema import (
     workflows,
 )
 from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
+from tenantflow.schema.protection import Protection
 from tenantflow.schema.safe_text import RefuseUnsafeText
+from tenantflow.schema.suggestions import HideSuggestions
 
 QUERIES: tuple[type, ...] = (
     identity.IdentityQuery,
@@ -47,7 +50,13 @@ SUBSCRIPTIONS: tuple[type, ...] = (subscriptions.ExecutionSubscription,)
 NODE_TYPES: tuple[type, ...] = (users.User,)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """`introspection` False (production's default) also hides "Did you mean …?" suggestions."""
+    # Protection first: its refusals come before anything else runs, and it reads the answer's
+    # errors last, once masked.
+    extensions: list[type[SchemaExtension]] = [Protection, RefuseUnsafeText, MaskUnexpectedErrors]
+    if not introspection:
+        extensions += [DisableIntrospection, HideSuggestions]
     query = merge_types("Query", QUERIES)
     return LoggingSchema(
         query=query,
@@ -55,5 +64,5 @@ def build_schema() -> strawberry.Schema:
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.
-        extensions=[RefuseUnsafeText, MaskUnexpectedErrors],
+        extensions=extensions,
     )

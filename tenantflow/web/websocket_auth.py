@@ -11,13 +11,17 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from tenantflow.context import Context, Viewpoint
 from tenantflow.db.faults import describe, is_unavailable
+from tenantflow.protection.sockets import SocketCapReached
 from tenantflow.services.identity.credentials import connection_authorization
 from tenantflow.web.graphql_view import GraphQLView
+from tenantflow.web.websocket_guard import hold_until_closed
 
 log = logging.getLogger(__name__)
 
 # RFC 6455's "Try Again Later": the server cannot take the connection now; credentials are fine.
 TRY_AGAIN_LATER = 1013
+# graphql-transport-ws's "too many": the tenant has as many sockets open as it may.
+TOO_MANY_CONNECTIONS = 4429
 
 
 class AuthenticatingGraphQLView(GraphQLView[Context]):
@@ -38,6 +42,13 @@ class AuthenticatingGraphQLView(GraphQLView[Context]):
             raise WebSocketDisconnected from error
         if principal is None:
             raise ConnectionRejectionError()
+        if isinstance(context.request, WebSocket):
+            try:
+                lease = context.runtime.sockets.join_tenant(principal.tenant_id)
+            except SocketCapReached as refused:
+                await context.request.close(TOO_MANY_CONNECTIONS, refused.message)
+                raise WebSocketDisconnected from None
+            hold_until_closed(context.request, lease)
         context.viewpoint = Viewpoint.of(context.sessions, principal)
         acknowledged: UnsetType = UNSET
         return acknowledged
