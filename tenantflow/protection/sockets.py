@@ -114,6 +114,9 @@ class SocketRegistry:
             holds.append((self._subscriptions_by_tenant, tenant_id))
         return Lease(holds)
 
+    def subscriptions_of(self, tenant_id: uuid.UUID) -> int:
+        return self._subscriptions_by_tenant.counts.get(tenant_id, 0)
+
     @property
     def held(self) -> int:
         """Every count held (0 once every socket closed: nothing is kept for them)."""

@@ -22,6 +22,7 @@ What ran is left on the request's state for the request log and metrics (`Operat
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -42,8 +43,17 @@ from tenantflow.protection.document import QueryTooComplex, count_tokens, measur
 from tenantflow.protection.sockets import Lease, SocketCapReached
 from tenantflow.schema.masking import public_error
 
-REFUSED_QUERY: Final = "{ __typename }"
-REFUSED_DOCUMENT: Final = parse(REFUSED_QUERY)
+_NAME: Final = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+def refused_query(operation_name: str | None) -> str:
+    """The constant that stands in for a refused operation, under the name the request asked
+    for (Strawberry looks that operation up in the document)."""
+    if operation_name is not None and _NAME.fullmatch(operation_name):
+        return f"query {operation_name} {{ __typename }}"
+    return "{ __typename }"
+
+
 RECORD_KEY: Final = "graphql_operation"  # on the request state
 
 
@@ -171,8 +181,10 @@ class Protection(SchemaExtension):
 
     def _refuse(self, refusal: Refusal) -> None:
         self.refusal = refusal
-        self.execution_context.query = REFUSED_QUERY
-        self.execution_context.graphql_document = REFUSED_DOCUMENT
+        # A name that is no GraphQL name is answered as an unknown operation: still not run.
+        query = refused_query(self.execution_context.operation_name)
+        self.execution_context.query = query
+        self.execution_context.graphql_document = parse(query)
 
     def _spender(self, context: Context) -> Spender:
         principal = context.principal

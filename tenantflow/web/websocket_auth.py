@@ -14,14 +14,12 @@ from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.protection.sockets import SocketCapReached
 from tenantflow.services.identity.credentials import connection_authorization
 from tenantflow.web.graphql_view import GraphQLView
-from tenantflow.web.websocket_guard import hold_until_closed
+from tenantflow.web.websocket_guard import TOO_MANY_CONNECTIONS, hold_until_closed
 
 log = logging.getLogger(__name__)
 
 # RFC 6455's "Try Again Later": the server cannot take the connection now; credentials are fine.
 TRY_AGAIN_LATER = 1013
-# graphql-transport-ws's "too many": the tenant has as many sockets open as it may.
-TOO_MANY_CONNECTIONS = 4429
 
 
 class AuthenticatingGraphQLView(GraphQLView[Context]):

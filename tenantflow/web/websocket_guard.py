@@ -3,8 +3,9 @@
 
 uvicorn refuses larger frames itself (`ws_max_size`, set by `tenantflow serve`); this holds for
 any server and counts a message as the application receives it. Connections over the per-address
-cap are refused at the handshake (HTTP 403). Every lease a socket takes (its address here, its
-tenant at `connection_init`) is given back when it closes (`hold_until_closed`).
+cap are closed at once. Every lease a socket takes (its address here, its
+tenant at `connection_init`) is given back when it closes (`hold_until_closed`). A socket over
+a cap is closed with 4429 and a reason.
 """
 
 from __future__ import annotations
@@ -23,7 +24,21 @@ from tenantflow.web.client_address import Network, client_address
 
 MAX_MESSAGE_BYTES: Final = 1_048_576
 MESSAGE_TOO_BIG: Final = 1009
+# graphql-transport-ws's "too many": the address or the tenant has as many sockets as it may.
+TOO_MANY_CONNECTIONS: Final = 4429
 _LEASES: Final = "socket_leases"
+
+
+async def _close_at_once(scope: Scope, receive: Receive, send: Send, reason: str) -> None:
+    """Accept, then close with 4429 and the reason: a client learns why, which a refused
+    handshake (a bare 403) would not tell it."""
+    await receive()  # websocket.connect
+    protocols = scope.get("subprotocols") or []
+    accept: Message = {"type": "websocket.accept"}
+    if protocols:
+        accept["subprotocol"] = protocols[0]
+    await send(accept)
+    await send({"type": "websocket.close", "code": TOO_MANY_CONNECTIONS, "reason": reason})
 
 
 def hold_until_closed(connection: HTTPConnection, lease: Lease) -> None:
@@ -50,9 +65,8 @@ class WebSocketGuardMiddleware:
         address = normalize_address(client_address(HTTPConnection(scope), self.proxies))
         try:
             lease = runtime.sockets.open_connection(address)
-        except SocketCapReached:
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": 1008})
+        except SocketCapReached as refused:
+            await _close_at_once(scope, receive, send, refused.message)
             return
         leases: list[Lease] = [lease]
         scope["state"] = {**scope.get("state", {}), _LEASES: leases}

@@ -13,12 +13,15 @@ import httpx
 import pytest
 import redis
 from asgi_lifespan import LifespanManager
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.types import ASGIApp
 
 from tenantflow.app import build_app
 from tenantflow.runtime import Runtime
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, gql, members  # noqa: F401  (the API tests' fixtures, shared)
+from tests.api.websocket import PROTOCOL, GraphQLWebSocket
 
 REDIS_URL = os.environ.get("TENANTFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -67,3 +70,15 @@ def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
     keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
     if keys:
         redis_client.delete(*keys)
+
+
+@asynccontextmanager
+async def socket_from(
+    app: ASGIApp, address: str = "203.0.113.60"
+) -> AsyncIterator[GraphQLWebSocket]:
+    """A graphql-transport-ws socket to /graphql from `address` (connection_init not sent)."""
+    transport = ASGIWebSocketTransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        session: AsyncWebSocketSession
+        async with aconnect_ws("/graphql", http, subprotocols=[PROTOCOL]) as session:
+            yield GraphQLWebSocket(session)
