@@ -24,6 +24,7 @@ from tenantflow.db.role_check import ensure_safe_runtime_role
 from tenantflow.db.session import TenantDb
 from tenantflow.errors import ServiceUnavailable
 from tenantflow.executor.workers import Executor
+from tenantflow.observability import request_log
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.schema.masking import public_error
@@ -34,8 +35,11 @@ from tenantflow.web.fault_barrier import FaultBarrierMiddleware
 from tenantflow.web.graphiql import graphiql_static_routes
 from tenantflow.web.graphql_view import graphql_routes
 from tenantflow.web.health import healthz, readyz
+from tenantflow.web.metrics_endpoint import metrics_endpoint
+from tenantflow.web.observe import ObserveMiddleware
 from tenantflow.web.request_id import RequestIdMiddleware
 from tenantflow.web.websocket_auth import AuthenticatingGraphQLView
+from tenantflow.web.websocket_guard import WebSocketGuardMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -110,36 +114,52 @@ def build_app(settings: Settings) -> Starlette:
                 runtime.shutting_down = True
                 if executor is not None:
                     await executor.stop()
-                await runtime.login_throttle.aclose()
+                await runtime.limiter_storage.aclose()
         finally:
             await engine.dispose()
 
+    proxies = parse_proxies(settings.trusted_proxies)
     graphql = AuthenticatingGraphQLView(
-        build_schema(projection=settings.projection),
-        context_getter=ContextFactory(parse_proxies(settings.trusted_proxies)),
+        build_schema(projection=settings.projection, introspection=settings.introspection_enabled),
+        context_getter=ContextFactory(proxies),
         graphiql=settings.graphiql_enabled,
+        # Strawberry's own cap counts every operation in flight; subscriptions have their own
+        # (protection/sockets.py): this one is the backstop for queries sent over the socket.
+        max_subscriptions_per_connection=2 * settings.ws_max_subscriptions_per_connection,
     )
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         *graphql_routes(graphql),
         *graphiql_static_routes(),
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(ObserveMiddleware),
         Middleware(FaultBarrierMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-request-id"],
-            expose_headers=["x-request-id"],
+            expose_headers=[
+                "x-request-id",
+                "retry-after",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+                "x-cost-limit",
+                "x-cost-remaining",
+            ],
         ),
         Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES),
+        Middleware(WebSocketGuardMiddleware, proxies=proxies),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def create_app() -> Starlette:
     """Entry point for uvicorn's factory mode: settings from the environment."""
+    request_log.configure()
     return build_app(Settings())

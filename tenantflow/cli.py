@@ -43,12 +43,14 @@ def migrate(settings: Settings, _args: argparse.Namespace) -> None:
 def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from tenantflow.web.websocket_guard import MAX_MESSAGE_BYTES
+
     if args.workers > 1 and settings.is_sqlite:
         raise CommandError("--workers above 1 needs PostgreSQL: SQLite serves one process only")
     if args.workers > 1 and not settings.redis_url:
         raise CommandError(
-            "--workers above 1 needs TENANTFLOW_REDIS_URL: the login throttle of several"
-            " processes is shared there"
+            "--workers above 1 needs TENANTFLOW_REDIS_URL: the budgets and the login throttle"
+            " of several processes are shared there"
         )
     from tenantflow.preflight import StartupRefused, check_can_serve
 
@@ -64,6 +66,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=False,  # X-Forwarded-For is trusted only from TENANTFLOW_TRUSTED_PROXIES
         log_level="info",
+        access_log=False,  # one JSON line per request instead (observability/request_log.py)
+        ws_max_size=MAX_MESSAGE_BYTES,  # larger websocket messages close the socket with 1009
     )
 
 

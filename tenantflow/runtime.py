@@ -11,6 +11,11 @@ from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.session import SessionFactory, TransactionTimeouts
 from tenantflow.events.broker import LocalBroker
 from tenantflow.executor.step_context import NodeServices
+from tenantflow.observability import metrics
+from tenantflow.observability.metrics import OperationLabels, TenantLabels
+from tenantflow.protection.budgets import Budgets
+from tenantflow.protection.sockets import SocketRegistry
+from tenantflow.protection.storage import LimiterStorage
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.identity.credentials import CredentialResolver
 from tenantflow.settings import Settings
@@ -27,8 +32,18 @@ class Runtime:
     # What node types of this process's executor may use (the keyring, the outbound policy).
     nodes: NodeServices
     events: LocalBroker
-    # Failed logins per account and address: shared by every process when Redis is configured.
+    # Where budgets and the login throttle count: Redis when configured (shared by every
+    # process), else this process; this process while Redis fails.
+    limiter_storage: LimiterStorage
+    # Failed logins per account and address.
     login_throttle: LoginThrottle
+    # The contract's request, cost and LOGIN budgets.
+    budgets: Budgets
+    # Websocket connections and subscriptions of this process.
+    sockets: SocketRegistry
+    # Bounded label values for /metrics.
+    tenant_labels: TenantLabels
+    operation_labels: OperationLabels
     shutting_down: bool = False
 
     @classmethod
@@ -39,6 +54,8 @@ class Runtime:
         )
         tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
         nodes = NodeServices.from_settings(settings)
+        limiter_storage = LimiterStorage(settings.redis_url, key_prefix=settings.redis_key_prefix)
+        metrics.POOLS.watch(engine.pool)
         return cls(
             settings=settings,
             engine=engine,
@@ -48,5 +65,10 @@ class Runtime:
             keyring=nodes.keyring,
             nodes=nodes,
             events=events,
-            login_throttle=LoginThrottle(storage_uri=settings.redis_url),
+            limiter_storage=limiter_storage,
+            login_throttle=LoginThrottle(storage=limiter_storage),
+            budgets=Budgets(settings.rates, limiter_storage),
+            sockets=SocketRegistry(settings.socket_caps),
+            tenant_labels=TenantLabels(settings.metrics_tenant_labels),
+            operation_labels=OperationLabels(),
         )

@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantflow.db.roles import DEFAULT_PREFIX, DatabaseRoles
 from tenantflow.outbound.policy import OutboundPolicy
+from tenantflow.protection.document import QueryLimits
+from tenantflow.protection.rates import Rates, parse_rates
+from tenantflow.protection.sockets import SocketCaps
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantflow.db"
 
@@ -56,6 +59,21 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limits: str = ""
+    # Starts every Redis key of this deployment (budgets, login throttle).
+    redis_key_prefix: str = Field(default="tenantflow", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    # Query limits of one operation (docs/behaviour.md, "Protection").
+    max_query_tokens: int = Field(default=5_000, ge=100, le=1_000_000)
+    max_query_depth: int = Field(default=15, ge=2, le=100)
+    max_query_aliases: int = Field(default=30, ge=0, le=10_000)
+    max_query_directives: int = Field(default=5, ge=1, le=1_000)
+    max_query_cost: int = Field(default=5_000, ge=1, le=10_000_000)
+    # Websocket caps (per process).
+    ws_max_connections_per_tenant: int = Field(default=50, ge=1)
+    ws_max_connections_per_address: int = Field(default=20, ge=1)
+    ws_max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    ws_max_subscriptions_per_tenant: int = Field(default=100, ge=1)
+    # Tenants labelled by slug in /metrics; the rest are `other`.
+    metrics_tenant_labels: int = Field(default=20, ge=0, le=1_000)
     graphiql: bool | None = None
     introspection: bool | None = None
     legacy_ws: bool = False
@@ -90,6 +108,12 @@ class Settings(BaseSettings):
     _split = field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")(
         _split_csv
     )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _valid_rates(cls, value: str) -> str:
+        parse_rates(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("database_role_prefix")
     @classmethod
@@ -176,6 +200,36 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        """ "Did you mean …?" in errors: they describe the schema, so only where introspection
+        is allowed."""
+        return self.introspection_enabled
+
+    @property
+    def rates(self) -> Rates | None:
+        """The budgets (None: TENANTFLOW_RATE_LIMITS=off)."""
+        return parse_rates(self.rate_limits)
+
+    @property
+    def query_limits(self) -> QueryLimits:
+        return QueryLimits(
+            tokens=self.max_query_tokens,
+            depth=self.max_query_depth,
+            aliases=self.max_query_aliases,
+            directives=self.max_query_directives,
+            cost=self.max_query_cost,
+        )
+
+    @property
+    def socket_caps(self) -> SocketCaps:
+        return SocketCaps(
+            connections_per_tenant=self.ws_max_connections_per_tenant,
+            connections_per_address=self.ws_max_connections_per_address,
+            subscriptions_per_connection=self.ws_max_subscriptions_per_connection,
+            subscriptions_per_tenant=self.ws_max_subscriptions_per_tenant,
+        )
 
     @cached_property
     def signing_key(self) -> str:

@@ -83,6 +83,9 @@ def server_settings(
         "encryption_keys": ["test-master-key-" + "y" * 32],
         # Executions stay where the test puts them; executor tests start one themselves.
         "executor_workers": 0,
+        # Budgets are per minute and tests run faster than any client: the budget tests
+        # (tests/protection/) turn them on. Query limits stay at their defaults everywhere.
+        "rate_limits": "off",
     }
     values.update(overrides)
     return Settings(**values)

@@ -54,7 +54,7 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
 async def test_graphql_is_served(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 200
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json() == {"data": {"__typename": "Query"}, "extensions": {"cost": 1}}
 
 
 async def test_request_bodies_over_one_mebibyte_are_refused(client: httpx.AsyncClient) -> None:

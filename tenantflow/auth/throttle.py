@@ -1,23 +1,25 @@
-"""Login guessing protection: failed attempts are limited per account and per client address.
+"""Login guessing protection: failed passwords are limited per account *from one address*, and per
+client address over all accounts.
+
+Why not per account alone: a limit on an account from every address hands anyone who knows an
+email a way to lock its owner out (ten wrong passwords a minute from anywhere, and the owner's
+right one is refused at home). Counting an account's failures per (account, address) pair stops
+a guesser at their own address without touching the owner's; the per-address limit (30 a minute
+over all accounts) stops one address trying many accounts (credential stuffing). What this gives
+up: a guesser with many addresses gets 10 tries a minute from each, each costing an Argon2 hash,
+and the contract's LOGIN budget still counts every attempt per address.
 
 Strategy: the `limits` package's moving window. A fixed window lets a guesser spend two budgets
 back to back across a window boundary (20 tries in a few seconds for "10/minute"); the moving
 window keeps the last `amount` failure times per key, so no 60 s span ever holds more than 10, and
-the retry-after is exact (when the oldest failure in the window ages out). It stores at most
-`amount` timestamps per key, which is small for login limits.
+the retry-after is exact. In Redis a key reads
+`<key_prefix>:login/acct:<sha256>/addr:<sha256>/10/1/minute` (`protection/keys.py` hashes both, so
+no key holds an email or an address; `limits` appends the limit itself, so changing the limit
+starts fresh counters).
 
-Keys hold no personal data: an account is the SHA-256 of its normalized email (strip + lower, as
-emails compare case-insensitively), an address the SHA-256 of its canonical form. IPv6 addresses are
-counted per /64, since one client usually controls a whole /64 and could otherwise rotate through
-it. In Redis a key reads `<key_prefix>:login/acct:<sha256>/10/1/minute` (`limits` appends the
-limit's amount and window itself, so changing the limit starts fresh counters).
-
-Only failures count (`record_failure`); `check` reads without consuming. After a successful login,
-`reset_account` clears that account's failures (the per-address count stays: one address trying
-many accounts is the credential-stuffing pattern it exists for).
-
-Storage errors are raised as `limits.errors.StorageError`; whether to fail open or closed when
-Redis is down is the caller's decision.
+Only failures count (`record_failure`); `check` reads without consuming. After a successful login
+`reset_account` clears that account's failures from that address (the per-address count stays).
+While Redis fails, the counts are kept in this process (`protection/storage.py`).
 
 Limitation of check-then-record: attempts that run concurrently all pass `check` before any of
 them records its failure, so a burst can exceed the budget once (by its own size).
@@ -25,77 +27,32 @@ them records its failure, so a burst can exceed the budget once (by its own size
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import math
 import time
 from typing import Final
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
-DEFAULT_KEY_PREFIX: Final = "tenantflow"
+from tenantflow.protection.keys import (
+    account_identifier,
+    address_identifier,
+    normalize_address,
+    normalize_email,
+)
+from tenantflow.protection.storage import DEFAULT_KEY_PREFIX, LimiterStorage
+
+__all__ = [
+    "LoginThrottle",
+    "account_identifier",
+    "address_identifier",
+    "normalize_address",
+    "normalize_email",
+]
+
 # `limits` item namespace: the first part of every key, after the storage's own prefix.
 _NAMESPACE: Final = "login"
-# redis-py URL schemes (TENANTFLOW_REDIS_URL) and their names in limits' async storage registry.
-_REDIS_SCHEMES: Final = {
-    "redis://": "async+redis://",
-    "rediss://": "async+rediss://",
-    "unix://": "async+redis+unix://",
-}
-_IPV6_BUCKET_PREFIX: Final = 64
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def normalize_address(address: str) -> str:
-    """Canonical form of a client address; IPv6 reduced to its /64 network."""
-    text = address.strip().lower()
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return text  # not an IP (a test client, a unix socket): count it as given
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, _IPV6_BUCKET_PREFIX), strict=False))
-    return str(ip)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def account_identifier(email: str) -> str:
-    return f"acct:{_digest(normalize_email(email))}"
-
-
-def address_identifier(address: str) -> str:
-    return f"addr:{_digest(normalize_address(address))}"
-
-
-def _build_storage(storage_uri: str | None, key_prefix: str) -> Storage:
-    if storage_uri is None:
-        return MemoryStorage()
-    uri = storage_uri
-    for plain, scheme in _REDIS_SCHEMES.items():
-        if uri.startswith(plain):
-            uri = scheme + uri.removeprefix(plain)
-            break
-    if uri.startswith("async+redis"):
-        # limits' async Redis storage defaults to the `coredis` client, which is not installed;
-        # `redis` (redis-py) is. wrap_exceptions gives callers one error type to catch.
-        return RedisStorage(
-            uri, implementation="redispy", key_prefix=key_prefix, wrap_exceptions=True
-        )
-    storage = storage_from_string(uri)
-    if not isinstance(storage, Storage):
-        raise ValueError("the login throttle needs an async storage (an async+… URI)")
-    return storage
 
 
 class LoginThrottle:
@@ -104,27 +61,31 @@ class LoginThrottle:
         *,
         per_account: str = "10/minute",
         per_address: str = "30/minute",
+        storage: LimiterStorage | None = None,
         storage_uri: str | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
     ) -> None:
-        """`storage_uri`: None (in-process memory), a redis:// URL, or any async `limits` URI.
-
-        `key_prefix` starts every Redis key (tests use their own); in memory it has no use.
-        """
+        """`per_account`: failures of one account from one address; `per_address`: failures
+        from one address over all accounts. `storage`: the process's budgets storage; without
+        it one of its own, on `storage_uri` (a redis:// URL; None keeps the counts in memory)
+        under `key_prefix`."""
         self._per_account = _limit(per_account)
         self._per_address = _limit(per_address)
-        self._storage = _build_storage(storage_uri, key_prefix)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._owns_storage = storage is None
+        self._storages = storage or LimiterStorage(storage_uri, key_prefix=key_prefix)
+        self._limiter = self._storages.limiter(MovingWindowRateLimiter)
 
     @property
     def storage(self) -> Storage:
-        return self._storage
+        """Where the counts are kept while Redis answers (memory without Redis)."""
+        return self._storages.primary or self._storages.memory
 
     async def check(self, *, email: str, address: str) -> int | None:
         """None if a login attempt may go ahead, else whole seconds until it may (at least 1)."""
+        account, place = _keys(email, address)
         waits = [
-            await self._wait(self._per_account, account_identifier(email)),
-            await self._wait(self._per_address, address_identifier(address)),
+            await self._wait(self._per_account, account, place),
+            await self._wait(self._per_address, place),
         ]
         refused = [wait for wait in waits if wait is not None]
         return max(refused) if refused else None
@@ -132,26 +93,28 @@ class LoginThrottle:
     async def record_failure(self, *, email: str, address: str) -> None:
         # A full window refuses the hit and records nothing, which is right: the caller should
         # have checked first, and the window then reopens on time instead of sliding forward.
-        await self._limiter.hit(self._per_account, account_identifier(email))
-        await self._limiter.hit(self._per_address, address_identifier(address))
+        account, place = _keys(email, address)
+        await self._limiter.hit(self._per_account, account, place)
+        await self._limiter.hit(self._per_address, place)
 
-    async def reset_account(self, *, email: str) -> None:
-        """Forget an account's failures, after a successful login."""
-        await self._limiter.clear(self._per_account, account_identifier(email))
+    async def reset_account(self, *, email: str, address: str) -> None:
+        """Forget an account's failures from this address, after a successful login."""
+        await self._limiter.clear(self._per_account, *_keys(email, address))
 
     async def aclose(self) -> None:
-        """Close the Redis connection pool, if any (the in-memory storage holds nothing)."""
-        if isinstance(self._storage, RedisStorage):
-            # limits has no close of its own; its redis-py bridge keeps the client as `storage`.
-            client = getattr(self._storage.bridge, "storage", None)
-            if client is not None and hasattr(client, "aclose"):
-                await client.aclose()
+        """Close a storage of its own (a shared one is closed by its owner)."""
+        if self._owns_storage:
+            await self._storages.aclose()
 
-    async def _wait(self, item: RateLimitItem, identifier: str) -> int | None:
-        if await self._limiter.test(item, identifier):
+    async def _wait(self, item: RateLimitItem, *identifiers: str) -> int | None:
+        if await self._limiter.test(item, *identifiers):
             return None
-        stats = await self._limiter.get_window_stats(item, identifier)
+        stats = await self._limiter.stats(item, *identifiers)
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _keys(email: str, address: str) -> tuple[str, str]:
+    return account_identifier(email), address_identifier(address)
 
 
 def _limit(text: str) -> RateLimitItem:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from tenantflow.schema import (
@@ -24,7 +30,9 @@ from tenantflow.schema import (
 )
 from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
 from tenantflow.schema.projection.extension import ProjectedQueries
+from tenantflow.schema.protection import Protection
 from tenantflow.schema.safe_text import RefuseUnsafeText
+from tenantflow.schema.suggestions import HideSuggestions
 from tenantflow.schema.transactions import SharedReadsForQueriesOnly
 
 # Distinct operations kept parsed and validated: an application's own are a few dozen.
@@ -55,8 +63,24 @@ SUBSCRIPTIONS: tuple[type, ...] = (subscriptions.ExecutionSubscription,)
 NODE_TYPES: tuple[type, ...] = (users.User,)
 
 
-def build_schema(*, projection: bool = True) -> strawberry.Schema:
-    """The schema; `projection` answers the hot reads from one statement (schema/projection)."""
+def build_schema(*, projection: bool = True, introspection: bool = True) -> strawberry.Schema:
+    """`projection` answers the hot reads from one statement (schema/projection);
+    `introspection` False (production's default) also hides "Did you mean …?" suggestions."""
+    # Protection first: its refusals come before anything else runs, and it reads the answer's
+    # errors last, once masked. Parsed and validated documents are cached (bounded LRUs keyed by
+    # the query text; the text check runs after the cached validation so it still sees every
+    # request's variables). A projection answers in on_execute unless a refusal already has.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        Protection,
+        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+        RefuseUnsafeText,
+        SharedReadsForQueriesOnly,
+        *([ProjectedQueries] if projection else []),
+        MaskUnexpectedErrors,
+    ]
+    if not introspection:
+        extensions += [DisableIntrospection, HideSuggestions]
     query = merge_types("Query", QUERIES)
     return LoggingSchema(
         query=query,
@@ -64,14 +88,5 @@ def build_schema(*, projection: bool = True) -> strawberry.Schema:
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.
-        # Parsed and validated documents are cached (bounded LRUs keyed by the query text; the
-        # text check runs after the cached validation so it still sees every request's variables).
-        extensions=[
-            partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-            partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
-            RefuseUnsafeText,
-            SharedReadsForQueriesOnly,
-            *([ProjectedQueries] if projection else []),
-            MaskUnexpectedErrors,
-        ],
+        extensions=extensions,
     )

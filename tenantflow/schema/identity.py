@@ -13,6 +13,7 @@ from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.context import Info, Viewpoint
 from tenantflow.db import models
 from tenantflow.enums import Plan, Role
+from tenantflow.schema.after_response import after_response
 from tenantflow.schema.arguments import given, page_args
 from tenantflow.schema.connections import Connection, Listed, connection
 from tenantflow.schema.errors import (
@@ -32,6 +33,7 @@ from tenantflow.services.identity import api_keys, auth, sign_up
 from tenantflow.services.identity.origin import Origin
 from tenantflow.services.identity.refresh_sessions import SessionIssuer
 from tenantflow.services.identity.sign_in import SignedIn
+from tenantflow.services.identity.sign_in_budget import SignInBudget
 from tenantflow.services.tenants import lifecycle as tenants
 
 # -- object types ----------------------------------------------------------------------------
@@ -251,6 +253,10 @@ def _origin(info: Info) -> Origin:
     return Origin(info.context.client_address, info.context.request_id)
 
 
+def _budget(info: Info) -> SignInBudget:
+    return SignInBudget(info.context.runtime.budgets, info.context.client_address)
+
+
 # -- roots -----------------------------------------------------------------------------------
 
 
@@ -291,6 +297,7 @@ class IdentityMutation:
             throttle=_throttle(info),
             form=input.form(),
             origin=_origin(info),
+            budget=_budget(info),
         )
         return AuthPayload.of(info, signed_in)
 
@@ -305,6 +312,8 @@ class IdentityMutation:
             password=input.password,
             tenant_slug=given(input.tenant_slug),
             origin=_origin(info),
+            budget=_budget(info),
+            defer=after_response(info),
         )
         return AuthPayload.of(info, signed_in)
 
@@ -321,6 +330,7 @@ class IdentityMutation:
             issuer=_issuer(info),
             refresh_token=refresh_token,
             origin=_origin(info),
+            budget=_budget(info),
         )
         return AuthPayload.of(info, signed_in)
 

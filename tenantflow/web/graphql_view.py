@@ -52,6 +52,7 @@ _UTF8 = ("utf-8", "utf8")
 # Parse, validation and variable errors: the request itself is wrong.
 BAD_USER_INPUT = "BAD_USER_INPUT"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+RATE_LIMITED = "RATE_LIMITED"
 
 
 class GraphQLHTTPError(HTTPException):
@@ -292,6 +293,9 @@ class GraphQLView(GraphQL[ContextT, None]):
         elif _has_code(errors, SERVICE_UNAVAILABLE):
             # The contract wants 503 when the database failed a field, partial data or not.
             status = self.request_error_statuses[SERVICE_UNAVAILABLE]
+        elif _has_code(errors, RATE_LIMITED):
+            # A budget spent inside a field (LOGIN, in signUp, logIn, refreshToken) is a 429 too.
+            status = self.request_error_statuses[RATE_LIMITED]
         return self._response(
             response_data,
             media_type,

@@ -11,8 +11,10 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from tenantflow.context import Context, Viewpoint
 from tenantflow.db.faults import describe, is_unavailable
+from tenantflow.protection.sockets import SocketCapReached
 from tenantflow.services.identity.credentials import connection_authorization
 from tenantflow.web.graphql_view import GraphQLView
+from tenantflow.web.websocket_guard import TOO_MANY_CONNECTIONS, hold_until_closed
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,13 @@ class AuthenticatingGraphQLView(GraphQLView[Context]):
             raise WebSocketDisconnected from error
         if principal is None:
             raise ConnectionRejectionError()
+        if isinstance(context.request, WebSocket):
+            try:
+                lease = context.runtime.sockets.join_tenant(principal.tenant_id)
+            except SocketCapReached as refused:
+                await context.request.close(TOO_MANY_CONNECTIONS, refused.message)
+                raise WebSocketDisconnected from None
+            hold_until_closed(context.request, lease)
         context.viewpoint = Viewpoint.of(context.sessions, principal)  # short reads: long-lived
         acknowledged: UnsetType = UNSET
         return acknowledged

@@ -24,5 +24,5 @@ def test_main_py_serves_on_the_port_it_is_given(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/healthz").status_code == 200
         assert httpx.get(f"{base}/readyz").status_code == 200
         answer = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}).json()
-        assert answer == {"data": {"__typename": "Query"}}
+        assert answer == {"data": {"__typename": "Query"}, "extensions": {"cost": 1}}
     assert (tmp_path / "tenantflow.db").exists()

@@ -28,6 +28,7 @@ from tenantflow.services.actor import Actor
 from tenantflow.services.errors import InvalidCredentials, NotFound
 from tenantflow.services.identity import sign_in
 from tenantflow.services.identity.account_rules import password_problem, raise_problems
+from tenantflow.services.identity.deferred import Defer, run_now
 from tenantflow.services.identity.login_guard import LoginGuard
 from tenantflow.services.identity.origin import Origin
 from tenantflow.services.identity.principals import require_user
@@ -39,6 +40,7 @@ from tenantflow.services.identity.refresh_sessions import (
     start_session,
 )
 from tenantflow.services.identity.sign_in import SignedIn
+from tenantflow.services.identity.sign_in_budget import UNLIMITED, SignInBudget, account_key
 from tenantflow.services.operations import audit
 from tenantflow.services.tenants import lifecycle as tenants
 from tenantflow.services.tenants import members
@@ -81,17 +83,31 @@ async def log_in(
     password: str,
     tenant_slug: str | None,
     origin: Origin,
+    budget: SignInBudget = UNLIMITED,
+    defer: Defer = run_now,
 ) -> SignedIn:
     """Tokens for `tenant_slug`, or the account's oldest tenant.
 
     A tenant the account does not belong to is not found (asked only after the password checked).
+    A wrong password does the same work before its answer whether or not the email has an
+    account: one lookup, one Argon2 verification, the throttle's reads and writes; the audit row
+    of a known account is written after the answer (`defer`).
     """
+    await budget.attempt()
     user = await sign_in.user_by_email(sessions, email)
+    account = account_key(email, user.id if user else None)
+    await budget.ensure_open(account)
     if not await LoginGuard.of(throttle, email, origin.ip_address).verify(user, password):
         if user is not None:
-            await _record_failed_login(sessions, user, tenant_slug, origin)
+            failed = user
+
+            async def audit_failure() -> None:
+                await _record_failed_login(sessions, failed, tenant_slug, origin)
+
+            await defer(audit_failure)
         raise InvalidCredentials()
     assert user is not None
+    await budget.signed_in(account)
     tenant_id = await _target_tenant(sessions, user.id, tenant_slug)
     if tenant_id is None:
         raise NotFound("Tenant")
@@ -115,15 +131,23 @@ async def _session_of_token(
 
 
 async def refresh_session(
-    *, sessions: SessionFactory, issuer: SessionIssuer, refresh_token: str, origin: Origin
+    *,
+    sessions: SessionFactory,
+    issuer: SessionIssuer,
+    refresh_token: str,
+    origin: Origin,
+    budget: SignInBudget = UNLIMITED,
 ) -> SignedIn:
     """Rotate: the token is used up and the family's next one issued. A token presented again
     revokes its whole family (whoever holds the other copy is locked out too)."""
+    await budget.attempt()
     match = await _session_of_token(sessions, refresh_token)
     signed_in: SignedIn | None = None
     async with sessions.tenant_transaction(match.tenant_id) as session:
         family = await session.get(RefreshTokenFamily, match.family_id)
         assert family is not None  # tokens cascade with their family
+        # Refused here, the transaction rolls back: the token stays unused.
+        await budget.signed_in(account_key("", family.user_id))
         if await claim_refresh_token(session, match.id):
             signed_in = await _continue(session, issuer, match, family, origin)
         elif await revoke_sessions(session, reason="reuse", family_id=family.id):

@@ -5,8 +5,9 @@ throttle, which limits failures per account and per client address, and records 
 email without an account costs the same Argon2 time and gets the same answer as a wrong password;
 its failures count like any other account's, so a refusal by the throttle tells nothing either.
 
-When the throttle's storage fails, the attempt is allowed (and logged): a storage outage must not
-lock every user out. A refusal is a GraphQL error with `extensions.code` RATE_LIMITED and
+The throttle keeps its counts in process memory while Redis fails (`protection/storage.py`); should
+even that fail, the attempt is allowed (and logged): a storage outage must not lock every user
+out. A refusal is a GraphQL error with `extensions.code` RATE_LIMITED and
 `retryAfter` (seconds), as the rate limits of the contract are.
 """
 
@@ -69,6 +70,6 @@ class LoginGuard:
 
     async def _succeeded(self) -> None:
         try:
-            await self.throttle.reset_account(email=self.email)
+            await self.throttle.reset_account(email=self.email, address=self.address)
         except StorageError:
             log.warning("login throttle storage unavailable: failures not cleared")

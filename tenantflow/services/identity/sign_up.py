@@ -31,6 +31,7 @@ from tenantflow.services.identity.login_guard import LoginGuard
 from tenantflow.services.identity.origin import Origin
 from tenantflow.services.identity.refresh_sessions import SessionIssuer
 from tenantflow.services.identity.sign_in import SignedIn
+from tenantflow.services.identity.sign_in_budget import UNLIMITED, SignInBudget, account_key
 from tenantflow.services.tenants import lifecycle as tenants
 from tenantflow.services.tenants import members
 
@@ -55,8 +56,10 @@ async def sign_up(
     throttle: LoginThrottle,
     form: SignUp,
     origin: Origin,
+    budget: SignInBudget = UNLIMITED,
 ) -> SignedIn:
     """The new session of the account, in its new tenant or the inviting one."""
+    await budget.attempt()
     account_problems = (
         email_problem("input.email", form.email),
         password_problem("input.password", form.password),
@@ -64,7 +67,7 @@ async def sign_up(
     )
     if form.invitation_token is not None:
         raise_problems(*account_problems)
-        return await _join(sessions, issuer, throttle, form, origin)
+        return await _join(sessions, issuer, throttle, form, origin, budget=budget)
     new_tenant = tenants.NewTenant.checked(
         name=form.tenant_name,
         slug=form.tenant_slug,
@@ -72,7 +75,7 @@ async def sign_up(
         fields={"name": "input.tenantName", "slug": "input.tenantSlug", "plan": "input.plan"},
         other_problems=account_problems,
     )
-    user, new_account = await _existing_or_new_user(sessions, throttle, form, origin)
+    user, new_account = await _existing_or_new_user(sessions, throttle, form, origin, budget)
     tenant_id = uuid.uuid4()
     try:
         async with sessions.for_tenant(tenant_id).transaction() as session:
@@ -96,15 +99,22 @@ async def sign_up(
 
 
 async def _existing_or_new_user(
-    sessions: SessionFactory, throttle: LoginThrottle, form: SignUp, origin: Origin
+    sessions: SessionFactory,
+    throttle: LoginThrottle,
+    form: SignUp,
+    origin: Origin,
+    budget: SignInBudget,
 ) -> tuple[User, bool]:
     """The account of the email (its password checked), or a new one not yet added; and whether
-    it is new."""
+    it is new. Either counts as a sign-in of the account (LOGIN)."""
     existing = await sign_in.user_by_email(sessions, form.email)
     if existing is not None:
+        account = account_key(form.email, existing.id)
+        await budget.ensure_open(account)
         guard = LoginGuard.of(throttle, form.email, origin.ip_address)
         if not await guard.verify(existing, form.password):
             raise Conflict("An account with this email already exists")
+        await budget.signed_in(account)
         return existing, False
     user = User(
         email=form.email.strip(),
@@ -112,6 +122,7 @@ async def _existing_or_new_user(
         name=(form.name or "").strip() or None,
         password_hash=await passwords.hash_password(form.password),
     )
+    await budget.signed_in(account_key(form.email, user.id))
     return user, True
 
 
@@ -121,12 +132,14 @@ async def _join(
     throttle: LoginThrottle,
     form: SignUp,
     origin: Origin,
+    *,
+    budget: SignInBudget,
 ) -> SignedIn:
     """Sign up with an invitation: the account joins the inviting tenant, with no tenant of its
     own. The audit trail has the join (`member.join`, via signUp)."""
     assert form.invitation_token is not None
     invitation = await members.find_pending_invitation(sessions, form.invitation_token, form.email)
-    user, new_account = await _existing_or_new_user(sessions, throttle, form, origin)
+    user, new_account = await _existing_or_new_user(sessions, throttle, form, origin, budget)
     try:
         async with sessions.tenant_transaction(invitation.tenant_id) as session:
             if new_account:

@@ -22,6 +22,7 @@ from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, WorkflowStatus
 from tenantflow.events.record import event_time, record_execution_event
+from tenantflow.observability import metrics
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import InvalidTransition, NotFound, ValidationFailed
 from tenantflow.services.operations import audit
@@ -64,6 +65,8 @@ async def change_status(
     if status is ExecutionStatus.RUNNING and execution.started_at is None:
         execution.started_at = now
     if status.is_terminal:
+        # Counted as written: a transaction run again after a conflict counts once more.
+        metrics.EXECUTIONS.labels(status.value).inc()
         execution.finished_at = now
         execution.error = error
         if output is not None:

@@ -1,0 +1,1 @@
+"""What keeps one client from spending everyone's server: query limits, budgets, socket caps."""

@@ -1,0 +1,84 @@
+"""Apps with settings of a test's own (budgets on, production posture, small caps), and Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from asgi_lifespan import LifespanManager
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+from starlette.types import ASGIApp
+
+from tenantflow.app import build_app
+from tenantflow.runtime import Runtime
+from tenantflow.settings import Settings
+from tests.api.conftest import GraphQLClient, gql, members  # noqa: F401  (the API tests' fixtures, shared)
+from tests.api.websocket import PROTOCOL, GraphQLWebSocket
+
+REDIS_URL = os.environ.get("TENANTFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@dataclass(frozen=True)
+class Served:
+    app: ASGIApp
+    runtime: Runtime
+
+
+@asynccontextmanager
+async def running(settings: Settings, **overrides: Any) -> AsyncIterator[Served]:
+    """The app on `settings` with `overrides`, its lifespan running."""
+    changed = Settings(**{**settings.model_dump(exclude_unset=True), **overrides})
+    async with LifespanManager(build_app(changed)) as manager:
+        runtime = manager._state["runtime"]
+        assert isinstance(runtime, Runtime)
+        yield Served(manager.app, runtime)
+
+
+@asynccontextmanager
+async def client_of(app: ASGIApp, address: str = "203.0.113.10") -> AsyncIterator[GraphQLClient]:
+    """A GraphQL client calling from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except (redis.ConnectionError, OSError) as error:
+        client.close()
+        pytest.fail(f"no Redis at {REDIS_URL}: {error}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A key namespace of this test's own; only its keys are removed afterwards."""
+    prefix = f"tftest-{uuid.uuid4().hex}"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@asynccontextmanager
+async def socket_from(
+    app: ASGIApp, address: str = "203.0.113.60"
+) -> AsyncIterator[GraphQLWebSocket]:
+    """A graphql-transport-ws socket to /graphql from `address` (connection_init not sent)."""
+    transport = ASGIWebSocketTransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        session: AsyncWebSocketSession
+        async with aconnect_ws("/graphql", http, subprotocols=[PROTOCOL]) as session:
+            yield GraphQLWebSocket(session)
