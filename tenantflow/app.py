@@ -16,18 +16,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
-from tenantflow.auth.principal import Principal
 from tenantflow.context import Context, Viewpoint
 from tenantflow.db.engine import runtime_engine
 from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
-from tenantflow.db.session import TenantDb
 from tenantflow.errors import ServiceUnavailable
 from tenantflow.executor.workers import Executor
 from tenantflow.observability import request_log
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.schema.masking import public_error
+from tenantflow.services.identity.credentials import Resolved
 from tenantflow.settings import Settings
 from tenantflow.web.body_limit import BodyLimitMiddleware
 from tenantflow.web.client_address import Network, client_address, parse_proxies
@@ -74,13 +73,15 @@ async def get_context(
         runtime=runtime,
         request_id=request.state.request_id,
         client_address=client_address(request, proxies),
-        viewpoint=Viewpoint.of_db(*resolved) if resolved else None,
+        viewpoint=(
+            Viewpoint.of_db(resolved.principal, resolved.db, resolved.versions)
+            if resolved
+            else None
+        ),
     )
 
 
-async def resolve_credentials(
-    runtime: Runtime, authorization: str | None
-) -> tuple[Principal, TenantDb] | None:
+async def resolve_credentials(runtime: Runtime, authorization: str | None) -> Resolved | None:
     """The principal of a request and the handle its reads share; ServiceUnavailable when the
     database cannot say."""
     try:
@@ -115,6 +116,8 @@ def build_app(settings: Settings) -> Starlette:
                 if executor is not None:
                     await executor.stop()
                 await runtime.limiter_storage.aclose()
+                if runtime.caches is not None:
+                    await runtime.caches.store.close()
         finally:
             await engine.dispose()
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from tenantflow.auth.principal import Principal
+from tenantflow.cache.versions import Versions
 from tenantflow.dataloaders import DataLoaders
 from tenantflow.db.session import SessionFactory, TenantDb
 from tenantflow.errors import ErrorCode, Refusal
@@ -34,6 +35,8 @@ class Viewpoint:
     principal: Principal
     db: TenantDb
     loaders: DataLoaders
+    # The cache versions read before the principal was (an HTTP request's; None: not cached).
+    versions: Versions | None = None
 
     @classmethod
     def of(
@@ -46,8 +49,10 @@ class Viewpoint:
         )
 
     @classmethod
-    def of_db(cls, principal: Principal, db: TenantDb) -> Viewpoint:
-        return cls(principal, db, DataLoaders.create(db))
+    def of_db(
+        cls, principal: Principal, db: TenantDb, versions: Versions | None = None
+    ) -> Viewpoint:
+        return cls(principal, db, DataLoaders.create(db), versions)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
+from tenantflow.cache.setup import Caches
 from tenantflow.db.session import SessionFactory, TransactionTimeouts
 from tenantflow.events.broker import LocalBroker
 from tenantflow.executor.step_context import NodeServices
@@ -44,13 +45,19 @@ class Runtime:
     # Bounded label values for /metrics.
     tenant_labels: TenantLabels
     operation_labels: OperationLabels
+    # Principals and query answers kept between requests; None when caching is off.
+    caches: Caches | None = None
     shutting_down: bool = False
 
     @classmethod
     def create(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
         events = LocalBroker()
+        caches = Caches.of(settings)
         sessions = SessionFactory(
-            engine, announce_events=events.publish, timeouts=TransactionTimeouts.of(settings)
+            engine,
+            announce_events=events.publish,
+            timeouts=TransactionTimeouts.of(settings),
+            on_committed=caches.invalidation if caches else None,
         )
         tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
         nodes = NodeServices.from_settings(settings)
@@ -61,7 +68,12 @@ class Runtime:
             engine=engine,
             sessions=sessions,
             tokens=tokens,
-            credentials=CredentialResolver(sessions, tokens),
+            credentials=CredentialResolver(
+                sessions,
+                tokens,
+                cache=caches.principals if caches else None,
+                versions=caches.versions if caches else None,
+            ),
             keyring=nodes.keyring,
             nodes=nodes,
             events=events,
@@ -71,4 +83,5 @@ class Runtime:
             sockets=SocketRegistry(settings.socket_caps),
             tenant_labels=TenantLabels(settings.metrics_tenant_labels),
             operation_labels=OperationLabels(),
+            caches=caches,
         )

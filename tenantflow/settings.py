@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     # Answer the hot reads (workflows, workflow) from one statement each (schema/projection).
     projection: bool = True
+    # Keep query answers between requests (tenantflow/cache): in Redis when configured, else in
+    # this process; principals too with Redis (in-process, they are checked on every request, so
+    # that the CLI's revocations, made in another process, are never delayed). Seconds an entry
+    # lives at most, and the in-process bound.
+    cache: bool = True
+    cache_ttl: float = Field(default=60.0, gt=0, le=3_600)
+    cache_max_entries: int = Field(default=20_000, ge=100, le=10_000_000)
     # PostgreSQL: the roles `<prefix>_app` and `<prefix>_system` (one prefix per deployment).
     database_role_prefix: str = DEFAULT_PREFIX
     database_pooler: Pooler = Pooler.NONE

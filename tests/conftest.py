@@ -29,6 +29,7 @@ from tests.pg_deployments import (
     drop_deployment,
     drop_stale_roles,
 )
+from tests.redis_helpers import redis_client, redis_prefix  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.main import default_registry
 
 from tenantflow.db.base import TenantOwned
+from tenantflow.db.changes import OnCommitted, committed
 from tenantflow.db.engine import WRITE_OPTION
 from tenantflow.db.models.workflows import ExecutionEvent
 from tenantflow.settings import Settings
@@ -216,12 +217,16 @@ class SessionFactory:
         *,
         announce_events: Callable[[uuid.UUID], None] | None = None,
         timeouts: TransactionTimeouts | None = None,
+        on_committed: OnCommitted | None = None,
     ) -> None:
         """`announce_events(tenant_id)` runs after each commit that wrote execution events;
-        `timeouts` bound every transaction on PostgreSQL (None: the server's defaults)."""
+        `timeouts` bound every transaction on PostgreSQL (None: the server's defaults);
+        `on_committed` is awaited after each writing transaction commits, with what it may have
+        changed (the caches forget it: db/changes.py)."""
         self.engine = engine
         self.announce_events = announce_events
         self.timeouts = timeouts
+        self.on_committed = on_committed
         # SQLModel's session: `exec()` is typed for SQLModel's `select()` and `col()`.
         self._reader = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
@@ -254,10 +259,15 @@ class SessionFactory:
         return session
 
     @asynccontextmanager
-    async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
-        """One writing transaction in one tenant: committed on success, rolled back on error."""
-        async with self.scoped(tenant_id) as session, session.begin():
-            yield session
+    async def tenant_transaction(
+        self, tenant_id: uuid.UUID, *, visible: bool = True
+    ) -> AsyncIterator[AsyncSession]:
+        """One writing transaction in one tenant: committed on success, rolled back on error.
+        `visible=False`: it writes nothing an answer shows (a lease), so no cache forgets."""
+        async with self.scoped(tenant_id) as session:
+            async with session.begin():
+                yield session
+            await self._committed(session, tenant_id, visible=visible)
 
     @asynccontextmanager
     async def tenant_reader(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
@@ -267,8 +277,20 @@ class SessionFactory:
 
     @asynccontextmanager
     async def global_transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.unscoped() as session, session.begin():
-            yield session
+        async with self.unscoped() as session:
+            async with session.begin():
+                yield session
+            await self._committed(session, None, visible=True)
+
+    async def _committed(
+        self, session: AsyncSession, tenant_id: uuid.UUID | None, *, visible: bool
+    ) -> None:
+        changes = committed(session.sync_session, tenant_id)
+        if self.on_committed is None or not visible:
+            return
+        if changes.tenants or changes.users or changes.shared:
+            # Shielded: a writer cancelled now (its client gone) has committed all the same.
+            await asyncio.shield(self.on_committed(changes))
 
     @asynccontextmanager
     async def global_reader(self) -> AsyncIterator[AsyncSession]:

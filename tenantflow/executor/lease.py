@@ -61,7 +61,7 @@ def lease_until(dialect: str, seconds: int) -> sa.ColumnElement[Any] | datetime:
 
 async def renew(sessions: SessionFactory, lease: Lease) -> ExecutionStatus | None:
     """Extend the lease if it is still ours; the execution's status, or None when it is not."""
-    async with sessions.tenant_transaction(lease.tenant_id) as session:
+    async with sessions.tenant_transaction(lease.tenant_id, visible=False) as session:
         dialect = (await session.connection()).dialect.name
         statement = (
             sa.update(Execution)

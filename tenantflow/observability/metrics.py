@@ -80,8 +80,12 @@ EXECUTIONS = Counter(
 
 # -- the response cache (incremented by the cache; defined here so every metric is in one place) --
 
-CACHE_HITS = Counter("tenantflow_cache_hits_total", "Response cache hits", ["cache"])
-CACHE_MISSES = Counter("tenantflow_cache_misses_total", "Response cache misses", ["cache"])
+# cache: `answers` (query answers) or `principals` (credentials checked without the database).
+CACHE_HITS = Counter("tenantflow_cache_hits_total", "Cache hits", ["cache"])
+CACHE_MISSES = Counter("tenantflow_cache_misses_total", "Cache misses", ["cache"])
+CACHE_ERRORS = Counter(
+    "tenantflow_cache_errors_total", "Cache store operations that failed (then a miss)", ["store"]
+)
 
 
 # -- the database pool: read at scrape time ------------------------------------------------------

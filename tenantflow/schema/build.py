@@ -28,6 +28,7 @@ from tenantflow.schema import (
     users,
     workflows,
 )
+from tenantflow.schema.cached_answers import CachedAnswers
 from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
 from tenantflow.schema.projection.extension import ProjectedQueries
 from tenantflow.schema.protection import Protection
@@ -69,13 +70,15 @@ def build_schema(*, projection: bool = True, introspection: bool = True) -> stra
     # Protection first: its refusals come before anything else runs, and it reads the answer's
     # errors last, once masked. Parsed and validated documents are cached (bounded LRUs keyed by
     # the query text; the text check runs after the cached validation so it still sees every
-    # request's variables). A projection answers in on_execute unless a refusal already has.
+    # request's variables). The cache, then a projection, answer in on_execute unless a refusal
+    # already has.
     extensions: list[Callable[[], SchemaExtension]] = [
         Protection,
         partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
         partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
         RefuseUnsafeText,
         SharedReadsForQueriesOnly,
+        CachedAnswers,
         *([ProjectedQueries] if projection else []),
         MaskUnexpectedErrors,
     ]

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -20,6 +21,7 @@ from tenantflow.db import models
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import ExecutionStatus, Plan, Role
+from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.workflow_helpers import DEFINITION
 from tests.conformance.test_reference_clients import SHARED
@@ -126,6 +128,12 @@ def check_page(data: dict[str, Any], first: int, *, with_last: bool) -> None:
         assert queued == sorted(queued, reverse=True)
         if with_last:
             assert node["lastExecution"]["id"] == executions[0]["id"]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Uncached: what a request costs when it is computed (tests/api/test_cache.py: when not)."""
+    return settings.model_copy(update={"cache": False})
 
 
 async def test_the_dashboard_costs_the_same_statements_at_first_5_and_first_50(

@@ -166,9 +166,10 @@ async def _client(settings: Settings) -> AsyncIterator[GraphQLClient]:
 @pytest.fixture
 async def pair(settings: Settings) -> AsyncIterator[Pair]:
     assert settings.projection
+    uncached = settings.model_copy(update={"cache": False})  # every answer is computed
     async with (
-        _client(settings) as projected,
-        _client(settings.model_copy(update={"projection": False})) as general,
+        _client(uncached) as projected,
+        _client(uncached.model_copy(update={"projection": False})) as general,
     ):
         yield Pair(projected, general)
 

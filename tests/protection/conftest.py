@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
-import redis
 from asgi_lifespan import LifespanManager
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
@@ -22,8 +18,7 @@ from tenantflow.runtime import Runtime
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, gql, members  # noqa: F401  (the API tests' fixtures, shared)
 from tests.api.websocket import PROTOCOL, GraphQLWebSocket
-
-REDIS_URL = os.environ.get("TENANTFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.redis_helpers import REDIS_URL  # noqa: F401  (imported from here by the tests)
 
 
 @dataclass(frozen=True)
@@ -48,28 +43,6 @@ async def client_of(app: ASGIApp, address: str = "203.0.113.10") -> AsyncIterato
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield GraphQLClient(http)
-
-
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except (redis.ConnectionError, OSError) as error:
-        client.close()
-        pytest.fail(f"no Redis at {REDIS_URL}: {error}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
-    """A key namespace of this test's own; only its keys are removed afterwards."""
-    prefix = f"tftest-{uuid.uuid4().hex}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        redis_client.delete(*keys)
 
 
 @asynccontextmanager

@@ -1,0 +1,46 @@
+"""The caches of one process, made from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenantflow.cache.answers import AnswerCache
+from tenantflow.cache.invalidation import Invalidation
+from tenantflow.cache.principals import PrincipalCache
+from tenantflow.cache.store import CacheStore
+from tenantflow.cache.versions import CacheVersions
+from tenantflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class Caches:
+    store: CacheStore
+    versions: CacheVersions
+    answers: AnswerCache
+    invalidation: Invalidation
+    # Only with a store every process shares (Redis): see `of`.
+    principals: PrincipalCache | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Caches | None:
+        """None when caching is off.
+
+        In-process, the versions move only with this process's writes; an operator's CLI (another
+        process) suspends tenants and ends sessions without this process seeing it, so principals
+        are then checked in the database on every request, and an answer is kept per principal
+        as checked (its role, tenant status and plan are in its key)."""
+        if not settings.cache:
+            return None
+        shared = settings.redis_url is not None
+        if settings.redis_url is not None:
+            store = CacheStore.redis(settings.redis_url, f"{settings.redis_key_prefix}:cache:")
+        else:
+            store = CacheStore.in_memory(settings.cache_max_entries)
+        versions = CacheVersions(store)
+        return cls(
+            store=store,
+            versions=versions,
+            answers=AnswerCache(store, settings.cache_ttl),
+            invalidation=Invalidation(versions),
+            principals=PrincipalCache(versions, settings.cache_ttl) if shared else None,
+        )
