@@ -18,7 +18,6 @@ from tenantflow.runtime import Runtime
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, gql, members  # noqa: F401  (the API tests' fixtures, shared)
 from tests.api.websocket import PROTOCOL, GraphQLWebSocket
-from tests.redis_helpers import REDIS_URL  # noqa: F401  (imported from here by the tests)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from tenantflow.observability import metrics
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members, error_codes
 from tests.api.websocket import graphql_ws
-from tests.protection.conftest import REDIS_URL, client_of, running
+from tests.protection.conftest import client_of, running
+from tests.redis_helpers import REDIS_URL
 
 VIEWER = "{ viewer { role } }"
 PAGE = "{ workflows(first: 10) { totalCount } }"  # costs 10
