@@ -22,6 +22,7 @@ from tenantflow.db.faults import describe, is_unavailable
 from tenantflow.db.role_check import ensure_safe_runtime_role
 from tenantflow.errors import ServiceUnavailable
 from tenantflow.executor.workers import Executor
+from tenantflow.gc_tuning import tune_for_serving
 from tenantflow.observability import request_log
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
@@ -109,6 +110,8 @@ def build_app(settings: Settings) -> Starlette:
                     lease_seconds=settings.executor_lease_seconds,
                 )
                 await executor.start()
+            if settings.tune_gc:
+                tune_for_serving()
             try:
                 yield {"runtime": runtime}
             finally:

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     # Answer the hot reads (workflows, workflow) from one statement each (schema/projection).
     projection: bool = True
+    # Garbage-collector settings for serving (tenantflow/gc_tuning.py); off where one process
+    # starts many applications (the tests), since frozen objects are never collected.
+    tune_gc: bool = True
     # Keep query answers between requests (tenantflow/cache): in Redis when configured, else in
     # this process; principals too with Redis (in-process, they are checked on every request, so
     # that the CLI's revocations, made in another process, are never delayed). Seconds an entry

@@ -87,6 +87,8 @@ def server_settings(
         # Budgets are per minute and tests run faster than any client: the budget tests
         # (tests/protection/) turn them on. Query limits stay at their defaults everywhere.
         "rate_limits": "off",
+        # One process starts hundreds of applications: nothing may be frozen out of collection.
+        "tune_gc": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -18,8 +18,10 @@ from tenantflow.enums import Plan, TenantStatus
 from tenantflow.settings import Settings
 from tests.api.auth_helpers import audit_rows
 from tests.api.conftest import GraphQLClient, Member, Members
+from tests.redis_helpers import REDIS_URL
 
 RENAME = 'mutation { updateTenant(input: {name: "Renamed"}) { __typename } }'
+VIEWER_ROLE = "{ viewer { role } }"
 
 
 # The API tests' fixtures (tests/api/conftest.py), for this module outside that folder.
@@ -33,12 +35,25 @@ def members(sessions: SessionFactory, settings: Settings) -> Members:
     return Members(sessions, settings)
 
 
+@pytest.fixture(params=["memory", "redis"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """With the server's cache in this process or in Redis (where principals are cached too, and
+    the command must reach them)."""
+    if request.param == "memory":
+        return settings
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return settings.model_copy(update={"redis_url": REDIS_URL, "redis_key_prefix": prefix})
+
+
 @pytest.fixture
 def environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """The command reads its settings from the environment, as an operator's shell has them."""
     monkeypatch.setenv("TENANTFLOW_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("TENANTFLOW_MIGRATION_DATABASE_URL", settings.owner_database_url)
     monkeypatch.setenv("TENANTFLOW_DATA_DIR", str(settings.data_dir))
+    if settings.redis_url is not None:
+        monkeypatch.setenv("TENANTFLOW_REDIS_URL", settings.redis_url)
+        monkeypatch.setenv("TENANTFLOW_REDIS_KEY_PREFIX", settings.redis_key_prefix)
 
 
 async def tenantflow(*args: str) -> int:
@@ -63,6 +78,8 @@ async def test_suspend_then_activate(
     # given
     owner = await members.tenant()
     slug = await slug_of(sessions, owner)
+    for _ in range(2):  # with Redis, the second is checked from the cache
+        assert (await gql.ok(VIEWER_ROLE, as_=owner))["viewer"]["role"] == "OWNER"
     # when
     assert await tenantflow("tenant", "suspend", slug) == 0
     # then

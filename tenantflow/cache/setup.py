@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from tenantflow.cache.answers import AnswerCache
@@ -9,6 +11,7 @@ from tenantflow.cache.invalidation import Invalidation
 from tenantflow.cache.principals import PrincipalCache
 from tenantflow.cache.store import CacheStore
 from tenantflow.cache.versions import CacheVersions
+from tenantflow.db.changes import OnCommitted
 from tenantflow.settings import Settings
 
 
@@ -44,3 +47,19 @@ class Caches:
             invalidation=Invalidation(versions),
             principals=PrincipalCache(versions, settings.cache_ttl) if shared else None,
         )
+
+
+@asynccontextmanager
+async def invalidation_for_tools(settings: Settings) -> AsyncIterator[OnCommitted | None]:
+    """For a command's SessionFactory: with Redis, its writes move the versions every server
+    reads (an operator's suspension reaches cached principals at once). In-process there is no
+    server's memory to reach, and nothing there depends on it: principals are not cached, and an
+    answer's key holds the principal's role, status and plan as checked."""
+    caches = Caches.of(settings) if settings.redis_url is not None else None
+    if caches is None:
+        yield None
+        return
+    try:
+        yield caches.invalidation
+    finally:
+        await caches.store.close()

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from tenantflow.cache.setup import invalidation_for_tools
 from tenantflow.commands import CommandError, Commands, add_command
 from tenantflow.db.engine import create_engine
 from tenantflow.db.models import Tenant
@@ -28,7 +29,8 @@ def _run(settings: Settings, slug: str, change: Change) -> None:
     async def run() -> Tenant:
         engine = create_engine(settings.database_url, pool_size=1)
         try:
-            return await change(SessionFactory(engine))
+            async with invalidation_for_tools(settings) as on_committed:
+                return await change(SessionFactory(engine, on_committed=on_committed))
         finally:
             await engine.dispose()
 
