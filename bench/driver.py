@@ -112,7 +112,14 @@ class Bench:
         tenantflow = systems.spawn_tenantflow(
             "tenantflow", self.env, port=systems.free_port(), workers=2, run_dir=self.run_dir
         )
-        self.servers.append(tenantflow)
+        uncached = systems.spawn_tenantflow(
+            "tenantflow-uncached",
+            {**self.env, "TENANTFLOW_CACHE": "false"},
+            port=systems.free_port(),
+            workers=2,
+            run_dir=self.run_dir,
+        )
+        self.servers += [tenantflow, uncached]
         postgraphile = systems.spawn_postgraphile(
             self.cluster,
             self.roles,
@@ -123,15 +130,20 @@ class Bench:
         )
         self.servers.append(postgraphile)
         servers.wait_ready(tenantflow)
+        servers.wait_ready(uncached)
         servers.wait_ready(postgraphile)
         files = Requests(members, self.plan.volumes, DASHBOARD.read_text()).write(
             self.run_dir / "requests"
         )
-        self._check(tenantflow, postgraphile, files)
+        self._check(tenantflow, uncached, postgraphile, files)
         runner = Runner(
             plan=self.plan,
             cluster=self.cluster,
-            servers={"tenantflow": tenantflow, "postgraphile": postgraphile},
+            servers={
+                "tenantflow": tenantflow,
+                "tenantflow-uncached": uncached,
+                "postgraphile": postgraphile,
+            },
             request_files=files,
             pgbench=Pgbench(
                 cluster=self.cluster,
@@ -160,16 +172,24 @@ class Bench:
             ),
         )
         self.top_statements = stats.top_statements(self.cluster, database.TENANTFLOW_DB)
-        _stop(postgraphile, tenantflow)
+        _stop(postgraphile, tenantflow, uncached)
         return measurements, idle
 
     def _check(
-        self, tenantflow: Server, postgraphile: Server, files: dict[tuple[str, str], Path]
+        self,
+        tenantflow: Server,
+        uncached: Server,
+        postgraphile: Server,
+        files: dict[tuple[str, str], Path],
     ) -> None:
         for load in ("by_id", "writes"):
             for server in (tenantflow, postgraphile):
                 checks.answer(server.url, files[(server.name, load)])
         ours = checks.answer(tenantflow.url, files[("tenantflow", "dashboard")])
+        # With and without the cache, one member's dashboard is the same answer.
+        plain = checks.answer(uncached.url, files[("tenantflow", "dashboard")])
+        if plain["data"] != ours["data"]:
+            raise checks.CheckError("tenantflow answers the dashboard otherwise without its cache")
         theirs = checks.answer(postgraphile.url, files[("postgraphile", "dashboard")])
         message = checks.same_dashboard(ours, theirs)
         log.info(message)

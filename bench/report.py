@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from bench.live import LiveResult
 from bench.loads import Sample
 
-SYSTEMS = ("tenantflow", "postgraphile", "ceiling")
+# tenantflow as deployed (answer cache on, in Redis), the same with TENANTFLOW_CACHE=false (what
+# its read path costs when a cache cannot answer), the peer, and one SQL statement per request.
+SYSTEMS = ("tenantflow", "tenantflow-uncached", "postgraphile", "ceiling")
+# The uncached variant only where the cache would answer: a write is never cached.
+UNCACHED_LOADS = ("dashboard", "by_id")
 LOAD_TITLES = {
     "dashboard": "dashboard",
     "by_id": "workflow by id + owner",
@@ -122,18 +126,19 @@ def results_table(table: list[Row]) -> str:
 def ratios_table(table: list[Row]) -> str:
     by_key = {(r.load, r.concurrency, r.system): r for r in table}
     lines = [
-        "| load | c | tenantflow req/s | ÷ PostGraphile | ÷ ceiling |",
-        "|---|---:|---:|---:|---:|",
+        "| load | c | system | req/s | ÷ PostGraphile | ÷ ceiling |",
+        "|---|---:|---|---:|---:|---:|",
     ]
     for (load, concurrency, system), row in by_key.items():
-        if system != "tenantflow":
+        if not system.startswith("tenantflow"):
             continue
         cells = []
         for peer in ("postgraphile", "ceiling"):
             other = by_key.get((load, concurrency, peer))
             cells.append(f"{row.rps / other.rps:.2f}x" if other and other.rps else "n/a")
         lines.append(
-            f"| {LOAD_TITLES[load]} | {concurrency} | {_fmt(row.rps)} | {cells[0]} | {cells[1]} |"
+            f"| {LOAD_TITLES[load]} | {concurrency} | {system} | {_fmt(row.rps)} |"
+            f" {cells[0]} | {cells[1]} |"
         )
     return "\n".join(lines)
 

@@ -18,13 +18,20 @@ from bench.database import CEILING_DB, POSTGRAPHILE_DB, TENANTFLOW_DB
 from bench.loads import Pgbench, Sample, finish_wrk, wrk
 from bench.pg import Cluster
 from bench.plans import Plan
-from bench.report import SYSTEMS, Measurement
+from bench.report import SYSTEMS, UNCACHED_LOADS, Measurement
 from bench.servers import Server
 
 log = logging.getLogger("bench")
 
 LOADS = ("dashboard", "by_id", "writes", "mixed")
-DATABASE_OF = {"tenantflow": TENANTFLOW_DB, "postgraphile": POSTGRAPHILE_DB, "ceiling": CEILING_DB}
+DATABASE_OF = {
+    "tenantflow": TENANTFLOW_DB,
+    "tenantflow-uncached": TENANTFLOW_DB,
+    "postgraphile": POSTGRAPHILE_DB,
+    "ceiling": CEILING_DB,
+}
+# The uncached server answers tenantflow's requests: same tokens, same bodies.
+REQUESTS_OF = {"tenantflow-uncached": "tenantflow"}
 WRITE_SCRIPTS = ("create", "update", "run")
 WARMUP_S = 1
 
@@ -33,7 +40,7 @@ WARMUP_S = 1
 class Runner:
     plan: Plan
     cluster: Cluster
-    servers: dict[str, Server]  # tenantflow, postgraphile
+    servers: dict[str, Server]  # tenantflow, tenantflow-uncached, postgraphile
     request_files: dict[tuple[str, str], Path]
     pgbench: Pgbench
     ceiling_scripts: dict[str, Path]
@@ -46,6 +53,8 @@ class Runner:
         """One short unrecorded run per server and load: connection pools, plans, caches."""
         for load in LOADS[:3]:
             for system in self.servers:
+                if system == "tenantflow-uncached" and load not in UNCACHED_LOADS:
+                    continue
                 self._run(system, load, 16, WARMUP_S)
         self.drain()
 
@@ -55,6 +64,8 @@ class Runner:
             for load in LOADS:
                 for concurrency in self.plan.concurrencies:
                     for system in SYSTEMS:
+                        if system == "tenantflow-uncached" and load not in UNCACHED_LOADS:
+                            continue
                         m = self.measure(system, load, concurrency, round_number)
                         log.info(
                             "round %d %s c=%d %s: %.1f req/s, p99 %.1f ms, %d errors",
@@ -67,7 +78,7 @@ class Runner:
     def measure(self, system: str, load: str, concurrency: int, round_number: int) -> Measurement:
         server = self.servers.get(system)
         database = DATABASE_OF[system]
-        metrics = server.base_url if server and system == "tenantflow" else None
+        metrics = server.base_url if server and system.startswith("tenantflow") else None
         cache_before = stats.cache_counters(metrics) if metrics else None
         statements_before = stats.statements(self.cluster).get(database, 0)
         server_before = procstat.tree_cpu_seconds(server.pid) if server else None
@@ -82,7 +93,7 @@ class Runner:
         server_after = procstat.tree_cpu_seconds(server.pid) if server else None
         statements_after = stats.statements(self.cluster).get(database, 0)
         cache_after = stats.cache_counters(metrics) if metrics else None
-        if load in ("writes", "mixed") and system == "tenantflow":
+        if load in ("writes", "mixed") and system.startswith("tenantflow"):
             self.drain()
         return Measurement(
             load=load,
@@ -117,17 +128,18 @@ class Runner:
         if system == "ceiling":
             return self._run_pgbench(load, concurrency, seconds)
         url = self.servers[system].url
+        files = REQUESTS_OF.get(system, system)
         if load != "mixed":
-            file = self.request_files[(system, load)]
+            file = self.request_files[(files, load)]
             return finish_wrk(wrk(url, file, connections=concurrency, seconds=seconds)), None
         writes = wrk(
             url,
-            self.request_files[(system, "writes")],
+            self.request_files[(files, "writes")],
             connections=self.plan.background_writers,
             seconds=seconds,
         )
         dashboard = wrk(
-            url, self.request_files[(system, "dashboard")], connections=concurrency, seconds=seconds
+            url, self.request_files[(files, "dashboard")], connections=concurrency, seconds=seconds
         )
         return finish_wrk(dashboard), finish_wrk(writes)
 

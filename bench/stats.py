@@ -16,7 +16,11 @@ FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 WHERE s.query NOT LIKE '%tf_claim_execution%'
 GROUP BY d.datname
 """
-_CACHE_LINE = re.compile(r"^tenantflow_cache_(hits|misses)_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)$")
+# Only the answer cache: the principal cache is consulted on every request, hit or not, and
+# would blur how often a query was answered without running it.
+_CACHE_LINE = re.compile(
+    r'^tenantflow_cache_(hits|misses)_total\{[^}]*cache="answers"[^}]*\}\s+([0-9.eE+-]+)$'
+)
 
 
 def statements(cluster: Cluster) -> dict[str, int]:
@@ -29,7 +33,7 @@ def statements(cluster: Cluster) -> dict[str, int]:
 
 
 def cache_counters(base_url: str) -> tuple[float, float] | None:
-    """(hits, misses) from tenantflow's /metrics; None while it does not expose them."""
+    """(hits, misses) of the answer cache from tenantflow's /metrics; None without them."""
     try:
         response = httpx.get(f"{base_url}/metrics", timeout=5)
     except httpx.HTTPError:

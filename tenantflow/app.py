@@ -23,7 +23,7 @@ from tenantflow.db.role_check import ensure_safe_runtime_role
 from tenantflow.errors import ServiceUnavailable
 from tenantflow.executor.workers import Executor
 from tenantflow.gc_tuning import tune_for_serving
-from tenantflow.observability import request_log
+from tenantflow.observability import metrics, request_log
 from tenantflow.runtime import Runtime
 from tenantflow.schema import build_schema
 from tenantflow.schema.masking import public_error
@@ -123,6 +123,7 @@ def build_app(settings: Settings) -> Starlette:
                     await runtime.caches.store.close()
         finally:
             await engine.dispose()
+            metrics.process_exited()
 
     proxies = parse_proxies(settings.trusted_proxies)
     graphql = AuthenticatingGraphQLView(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 
 from tenantflow.commands import CommandError, add_command, keys, maintenance, schema, tenants
 from tenantflow.settings import Settings, SettingsError, load_settings
@@ -58,17 +61,38 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         check_can_serve(settings)
     except StartupRefused as refused:
         raise CommandError(str(refused)) from None
-    uvicorn.run(
-        "tenantflow.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=False,  # X-Forwarded-For is trusted only from TENANTFLOW_TRUSTED_PROXIES
-        log_level="info",
-        access_log=False,  # one JSON line per request instead (observability/request_log.py)
-        ws_max_size=MAX_MESSAGE_BYTES,  # larger websocket messages close the socket with 1009
-    )
+    with _shared_metrics(args.workers):
+        uvicorn.run(
+            "tenantflow.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            # X-Forwarded-For is trusted only from TENANTFLOW_TRUSTED_PROXIES
+            proxy_headers=False,
+            log_level="info",
+            # One JSON line per request instead (observability/request_log.py).
+            access_log=False,
+            # Larger websocket messages close the socket with 1009.
+            ws_max_size=MAX_MESSAGE_BYTES,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a directory where each writes its metric samples, so that /metrics
+    on any of them reports them all (prometheus-client's multiprocess mode); removed after."""
+    from tenantflow.observability.metrics import MULTIPROCESS_DIR_VARIABLE
+
+    if workers <= 1 or os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="tenantflow-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = directory  # the workers inherit it
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR_VARIABLE]
 
 
 def seed_demo(settings: Settings, _args: argparse.Namespace) -> None:

@@ -5,18 +5,25 @@ Names follow Prometheus conventions: `tenantflow_` prefix, `_total` for counters
 (`TenantLabels`) or `other`, `operation` one of the first operation names this process saw
 (`OperationLabels`) or `other`/`anonymous`. Other modules import the metric objects from here and
 increment them; nothing else defines a metric.
+
+Under `tenantflow serve --workers N` every worker writes its samples to the directory named by
+PROMETHEUS_MULTIPROC_DIR (the serve command makes one), and whichever worker answers /metrics
+reports the sum over all of them (prometheus-client's multiprocess mode); the pool gauges are
+read live and describe the answering worker only.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy.pool import Pool
 
@@ -59,6 +66,7 @@ QUERY_LIMIT_REFUSALS = Counter(
 RATE_LIMIT_STORAGE_DEGRADED = Gauge(
     "tenantflow_rate_limit_storage_degraded",
     "1 while Redis fails and budgets are kept in this process only",
+    multiprocess_mode="livemax",
 )
 RATE_LIMIT_STORAGE_ERRORS = Counter(
     "tenantflow_rate_limit_storage_errors_total",
@@ -67,8 +75,12 @@ RATE_LIMIT_STORAGE_ERRORS = Counter(
 
 # -- websockets ----------------------------------------------------------------------------------
 
-WEBSOCKETS_OPEN = Gauge("tenantflow_websockets_open", "Websocket connections open now")
-SUBSCRIPTIONS_ACTIVE = Gauge("tenantflow_subscriptions_active", "Subscriptions running now")
+WEBSOCKETS_OPEN = Gauge(
+    "tenantflow_websockets_open", "Websocket connections open now", multiprocess_mode="livesum"
+)
+SUBSCRIPTIONS_ACTIVE = Gauge(
+    "tenantflow_subscriptions_active", "Subscriptions running now", multiprocess_mode="livesum"
+)
 
 # -- executions ----------------------------------------------------------------------------------
 
@@ -131,6 +143,31 @@ POOLS = PoolCollector()
 REGISTRY.register(POOLS)
 
 
+# -- exposition ----------------------------------------------------------------------------------
+
+MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def is_multiprocess() -> bool:
+    return bool(os.environ.get(MULTIPROCESS_DIR_VARIABLE))
+
+
+def exposition() -> bytes:
+    """The text served at /metrics: this process's metrics, or every worker's summed."""
+    if not is_multiprocess():
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(POOLS)
+    return generate_latest(registry)
+
+
+def process_exited() -> None:
+    """A worker's live gauges (open websockets, subscriptions) stop counting once it exits."""
+    if is_multiprocess():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
 # -- bounded labels ------------------------------------------------------------------------------
 
 
@@ -166,11 +203,16 @@ class TenantLabels:
     Busy is a decaying request count (halved whenever `window` requests were counted), so a
     tenant that was busy an hour ago gives its label up to one busy now. Its series are removed
     then, which keeps the number of tenant series at `capacity` whatever the number of tenants.
+    Under several workers a removed series would live on in the shared sample files, so labels
+    are never given up there: the first `capacity` busy tenants keep theirs, later ones are `other`.
     """
 
-    def __init__(self, capacity: int = 20, window: int = 10_000) -> None:
+    def __init__(
+        self, capacity: int = 20, window: int = 10_000, *, relabel: bool | None = None
+    ) -> None:
         self.capacity = capacity
         self.window = window
+        self.relabel = not is_multiprocess() if relabel is None else relabel
         self._counts: dict[uuid.UUID, float] = {}
         self._counted = 0
         self._slugs: dict[uuid.UUID, str] = {}
@@ -190,6 +232,8 @@ class TenantLabels:
             return
         labelled = sorted(self._slugs, key=lambda known: self._counts.get(known, 0.0))
         if len(labelled) >= self.capacity:
+            if not self.relabel:
+                return
             quietest = labelled[0]
             if self._counts.get(quietest, 0.0) >= self._counts[tenant_id]:
                 return

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hmac
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from tenantflow.observability.metrics import exposition
 from tenantflow.runtime import Runtime
 from tenantflow.services.identity.credentials import bearer_token
 
@@ -24,4 +25,4 @@ async def metrics_endpoint(request: Request) -> Response:
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -43,5 +43,7 @@ def test_smoke_run_measures_every_system_and_writes_the_report() -> None:
     for load in ("dashboard", "workflow by id + owner", "write mix", "dashboard under writes"):
         for system in ("tenantflow", "postgraphile", "ceiling"):
             assert f"| {load} | 4 | {system} |" in report
+    for load in ("dashboard", "workflow by id + owner"):
+        assert f"| {load} | 4 | tenantflow-uncached |" in report
     assert "## Live status" in report
     assert "## Idle subscriptions" in report
