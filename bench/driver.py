@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import checks, database, ids, live, report, servers, stats, systems
+from bench import checks, database, ids, live, profile, report, servers, stats, systems
 from bench.bodies import Requests
 from bench.ceiling import write_scripts
 from bench.loads import Pgbench, Sample, finish_wrk, wrk
@@ -77,6 +77,7 @@ class Bench:
         self.notes: list[str] = []
         self.timings: dict[str, float] = {}
         self.top_statements = ""
+        self.profile_text = "(not run)"
 
     def run(self) -> Path:
         started = time.monotonic()
@@ -163,6 +164,13 @@ class Bench:
         log.info("%d rounds of %d s runs", self.plan.rounds, self.plan.duration_s)
         measurements = runner.rounds()
         self.notes.append(runner.drain_note())
+        self.profile_text = _or_failure(
+            "profile",
+            lambda: self._profile(
+                {"tenantflow": tenantflow, "tenantflow-uncached": uncached},
+                files[("tenantflow", "dashboard")],
+            ),
+        )
         # Kept at once: the loads after this one must not be able to lose the rounds' figures.
         self._write_report(measurements, "(not run yet)", "(not run yet)", partial=True)
         idle = _or_failure(
@@ -194,6 +202,26 @@ class Bench:
         message = checks.same_dashboard(ours, theirs)
         log.info(message)
         self.notes.append(message)
+
+    def _profile(self, profiled: dict[str, Server], dashboard: Path) -> str:
+        seconds = self.plan.profile_s
+        if not seconds:
+            return "(not part of this plan)"
+        if not profile.available():
+            return "Not run: py-spy is not installed (`.venv/bin/pip install py-spy`)."
+        log.info("profiling %s for %d s each", ", ".join(profiled), seconds)
+
+        def load(name: str, run_s: int) -> Callable[[], object]:
+            running = wrk(profiled[name].url, dashboard, connections=16, seconds=run_s)
+            return lambda: finish_wrk(running)
+
+        profiles = profile.profile_servers(
+            {name: server.pid for name, server in profiled.items()},
+            seconds=seconds,
+            load=load,
+            work_dir=self.run_dir,
+        )
+        return profile.table(profiles, load="the dashboard at c=16", seconds=seconds)
 
     def _idle_subscriptions(
         self, members: list[Member], server: Server, dashboard: Path, runner: Runner
@@ -336,6 +364,10 @@ class Bench:
                 "## tenantflow's throughput relative to its peers",
                 "",
                 report.ratios_table(table),
+                "",
+                "## Where tenantflow's CPU goes",
+                "",
+                self.profile_text,
                 "",
                 "## Live status (executionEvents, subscribers on one process, runs on the other)",
                 "",

@@ -34,6 +34,7 @@ class Plan:
     # After tenantflow's write loads, how long to wait for its executor to run what they queued.
     drain_s: float = 30.0
     warm_up: bool = True  # one unrecorded second per system and load before the rounds
+    profile_s: int = 0  # py-spy on each tenantflow server under the dashboard, after the rounds
 
 
 PER_TENANT = {"members": 20, "workflows": 500, "executions": 20, "deployments": 1000, "audit": 2000}
@@ -51,6 +52,7 @@ PLANS = {
         live_subscribers=200,
         live_executions=500,
         idle_subscriptions=2000,
+        profile_s=20,
     ),
     # 10 tenants with the full run's per-tenant volumes but half the executions per workflow;
     # one short round at c = 1 and 16 (64 needs runs longer than three minutes allow).
@@ -68,6 +70,7 @@ PLANS = {
         idle_subscriptions=100,
         drain_s=5.0,
         warm_up=False,
+        profile_s=5,
     ),
     # Proves that every part runs; its figures mean nothing.
     "smoke": Plan(
@@ -84,5 +87,6 @@ PLANS = {
         idle_subscriptions=20,
         drain_s=0.0,
         warm_up=False,
+        profile_s=2,
     ),
 }

@@ -45,5 +45,6 @@ def test_smoke_run_measures_every_system_and_writes_the_report() -> None:
             assert f"| {load} | 4 | {system} |" in report
     for load in ("dashboard", "workflow by id + owner"):
         assert f"| {load} | 4 | tenantflow-uncached |" in report
+    assert "Hot functions of tenantflow-uncached" in report  # py-spy sampled the servers
     assert "## Live status" in report
     assert "## Idle subscriptions" in report
