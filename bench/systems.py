@@ -29,7 +29,8 @@ class Keys:
 
 def tenantflow_env(cluster: Cluster, roles: Roles, keys: Keys, redis_url: str) -> dict[str, str]:
     """Production settings with generated keys; rate limits off, so that the bench is not
-    throttled; GraphiQL off. Everything else is tenantflow's default."""
+    throttled; the websocket caps per address and tenant raised, since every socket of the bench
+    comes from 127.0.0.1 and a few tenants; GraphiQL off. Everything else is the default."""
     return {
         **os.environ,
         "TENANTFLOW_ENV": "production",
@@ -39,6 +40,9 @@ def tenantflow_env(cluster: Cluster, roles: Roles, keys: Keys, redis_url: str) -
         "TENANTFLOW_ENCRYPTION_KEYS": keys.encryption_key,
         "TENANTFLOW_REDIS_URL": redis_url,
         "TENANTFLOW_RATE_LIMITS": "off",
+        "TENANTFLOW_WS_MAX_CONNECTIONS_PER_ADDRESS": "10000",
+        "TENANTFLOW_WS_MAX_CONNECTIONS_PER_TENANT": "10000",
+        "TENANTFLOW_WS_MAX_SUBSCRIPTIONS_PER_TENANT": "10000",
         "TENANTFLOW_GRAPHIQL": "false",
     }
 
