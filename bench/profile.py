@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 SAMPLES_PER_SECOND = 250
+# Installed beside the interpreter that runs the bench (the project's .venv), else on PATH.
+PY_SPY = str(Path(sys.executable).parent / "py-spy")
 
 # (part of the request path, what in a frame's file marks it); first match names a frame's part.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -42,12 +45,12 @@ class Profile:
 
 
 def available() -> bool:
-    return shutil.which("py-spy") is not None
+    return shutil.which(PY_SPY) is not None
 
 
 def record(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes]:
     """Starts sampling the server `pid` and its worker processes for `seconds`."""
-    command = ["py-spy", "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    command = [PY_SPY, "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
     command += ["--rate", str(SAMPLES_PER_SECOND), "--duration", str(seconds)]
     command += ["--format", "raw", "--output", str(output)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
