@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tenantflow.db.roles import DEFAULT_PREFIX, DatabaseRoles
+from tenantflow.database_roles import DEFAULT_PREFIX, DatabaseRoles
 from tenantflow.outbound.policy import OutboundPolicy
 from tenantflow.protection.document import QueryLimits
 from tenantflow.protection.rates import Rates, parse_rates

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tenantflow.database_roles import DatabaseRoles
 from tenantflow.db import migrate
-from tenantflow.db.roles import DatabaseRoles
 
 ADMIN_URL = os.environ.get(
     "TENANTFLOW_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

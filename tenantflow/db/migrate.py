@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from tenantflow.db.roles import DEFAULT_PREFIX, DatabaseRoles
+from tenantflow.database_roles import DEFAULT_PREFIX, DatabaseRoles
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _ROLES_ATTRIBUTE = "database_roles"

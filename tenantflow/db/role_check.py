@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantflow.db.roles import RUNTIME_FUNCTIONS, RUNTIME_TABLE_PRIVILEGES, DatabaseRoles
+from tenantflow.database_roles import DatabaseRoles
+from tenantflow.db.roles import RUNTIME_FUNCTIONS, RUNTIME_TABLE_PRIVILEGES
 
 # The tables that hold tenant data: every one must have RLS enabled and forced.
 _TENANT_TABLES_SQL = text(

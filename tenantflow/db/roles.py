@@ -8,40 +8,10 @@ names them, `<prefix>_app` (the runtime's grants, granted to a login role by the
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-DEFAULT_PREFIX = "tenantflow"
-_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,39}")
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseRoles:
-    prefix: str = DEFAULT_PREFIX
-
-    def __post_init__(self) -> None:
-        # The names are spliced into DDL (roles cannot be bound parameters): only plain ones.
-        if not _PREFIX.fullmatch(self.prefix):
-            raise ValueError(
-                f"invalid role prefix {self.prefix!r}: lower-case letters, digits and _,"
-                " starting with a letter, at most 40 characters"
-            )
-
-    @property
-    def app(self) -> str:
-        return f"{self.prefix}_app"
-
-    @property
-    def system(self) -> str:
-        return f"{self.prefix}_system"
-
-    @property
-    def all(self) -> tuple[str, str]:
-        return (self.app, self.system)
-
+from tenantflow.database_roles import DatabaseRoles
 
 # What the runtime role must be able to do (checked at start-up, so a forgotten grant is one
 # clear line instead of failures at run time). Table -> privileges.

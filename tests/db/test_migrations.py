@@ -13,10 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from tenantflow.database_roles import DatabaseRoles
 from tenantflow.db import migrate
 from tenantflow.db.base import metadata
 from tenantflow.db.engine import create_engine
-from tenantflow.db.roles import DatabaseRoles
 from tests.pg_deployments import create_deployment, drop_deployment
 
 
