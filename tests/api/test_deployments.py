@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from tests.api.workflow_helpers import (
     set_deployment_status,
     widen_race_windows,
 )
+from tests.concurrency import together
 
 UPDATE = """
 mutation($input: UpdateDeploymentInput!) {
@@ -226,9 +226,7 @@ async def test_concurrent_creates_cannot_both_take_the_last_deployment_slot(
     workflow = await create_workflow(gql, owner)
     await create_deployment(gql, owner, workflow["id"], "one")
     variables = {"input": {"workflowId": workflow["id"], "name": "race", "environment": "STAGING"}}
-    results = await asyncio.gather(
-        *(gql.ok(CREATE_DEPLOYMENT, variables, as_=owner) for _ in range(4))
-    )
+    results = await together(*(gql.ok(CREATE_DEPLOYMENT, variables, as_=owner) for _ in range(4)))
     kinds = sorted(result["createDeployment"]["__typename"] for result in results)
     assert kinds == ["DeploymentPayload"] + ["QuotaExceededError"] * 3
     assert (await gql.ok(DEPLOYMENT_IDS, as_=owner))["deployments"]["totalCount"] == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.api.workflow_helpers import (
     set_execution,
     widen_race_windows,
 )
+from tests.concurrency import together
 
 EXECUTION = """
 query($id: ID!) {
@@ -174,7 +174,7 @@ async def test_a_retry_with_the_same_key_returns_the_first_execution(
     owner = await members.tenant()
     workflow = await create_workflow(gql, owner)
     # the first use of a key, raced by concurrent retries, makes one execution
-    racing = await asyncio.gather(
+    racing = await together(
         *(run_workflow(gql, owner, workflow["id"], idempotencyKey="order-1") for _ in range(3))
     )
     first = racing[0]
@@ -245,7 +245,7 @@ async def test_concurrent_runs_cannot_both_take_the_last_execution(
     owner = await members.tenant()
     await set_usage(sessions, owner, 999)
     workflow = await create_workflow(gql, owner)
-    results = await asyncio.gather(*(run(gql, owner, workflow["id"]) for _ in range(4)))
+    results = await together(*(run(gql, owner, workflow["id"]) for _ in range(4)))
     kinds = sorted(result["__typename"] for result in results)
     assert kinds == ["ExecutionPayload"] + ["QuotaExceededError"] * 3
     assert await usage(sessions, owner) == 1000
@@ -314,7 +314,7 @@ async def test_event_positions_stay_unique_and_gapless_under_concurrent_writers(
 ) -> None:
     owner = await members.tenant(role=Role.OWNER)
     workflows = [await create_workflow(gql, owner, f"w{i}") for i in range(3)]
-    await asyncio.gather(*(run(gql, owner, w["id"]) for w in workflows for _ in range(3)))
+    await together(*(run(gql, owner, w["id"]) for w in workflows for _ in range(3)))
     other = await members.tenant()
     other_workflow = await create_workflow(gql, other)
     await run_workflow(gql, other, other_workflow["id"])

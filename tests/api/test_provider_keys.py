@@ -3,7 +3,6 @@ decrypt helper; roles, quotas, suspension, and what another tenant can learn."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import uuid
@@ -29,6 +28,7 @@ from tenantflow.services.operations.provider_keys import (
 )
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members, error_codes
+from tests.concurrency import together
 
 SECRET = "sk-proj-Zq8rT2vW9yB4nM6kL1pX3sD5fG7hJ0aC9f2c"
 MASK = "sk-proj-\u20269f2c"
@@ -349,7 +349,7 @@ async def test_concurrent_creates_cannot_both_take_the_last_slot(
     owner = await members.tenant(plan=Plan.FREE)
     for n in range(2):
         await create_key(gql, owner, name=f"k{n}")
-    results = await asyncio.gather(
+    results = await together(
         *(gql.ok(CREATE, key_input(name=f"race{n}"), as_=owner) for n in range(6))
     )
     kinds = sorted(r["createProviderKey"]["__typename"] for r in results)
@@ -365,7 +365,7 @@ async def test_concurrent_first_keys_of_a_tenant_share_one_data_key(
     gql: GraphQLClient, members: Members, sessions: SessionFactory, settings: Settings
 ) -> None:
     owner = await members.tenant(plan=Plan.PRO)
-    await asyncio.gather(*(create_key(gql, owner, name=f"k{n}") for n in range(5)))
+    await together(*(create_key(gql, owner, name=f"k{n}") for n in range(5)))
     rows = await stored_keys(sessions, owner.tenant_id)
     assert len(rows) == 5
     for row in rows:

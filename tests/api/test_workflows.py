@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -27,6 +26,7 @@ from tests.api.workflow_helpers import (
     run_workflow,
     widen_race_windows,
 )
+from tests.concurrency import together
 
 WORKFLOW = f"query($id: ID!) {{ workflow(id: $id) {{ {WORKFLOW_FIELDS} }} }}"
 NODE = "query($id: ID!) { node(id: $id) { id __typename ... on Workflow { name } } }"
@@ -206,7 +206,7 @@ async def test_concurrent_creates_cannot_both_take_the_last_slot(
     for i in range(4):
         await create_workflow(gql, owner, f"w{i}")
     # when: five requests race for the last slot
-    results = await asyncio.gather(*(create(gql, owner, name=f"race{i}") for i in range(5)))
+    results = await together(*(create(gql, owner, name=f"race{i}") for i in range(5)))
     # then
     kinds = sorted(result["__typename"] for result in results)
     assert kinds == ["QuotaExceededError"] * 4 + ["WorkflowPayload"]
@@ -277,7 +277,7 @@ async def test_concurrent_updates_at_one_version_let_exactly_one_through(
     widen_race_windows(monkeypatch)
     owner = await members.tenant()
     workflow = await create_workflow(gql, owner)
-    results = await asyncio.gather(
+    results = await together(
         *(update(gql, owner, id=workflow["id"], name=f"n{i}", expectedVersion=1) for i in range(4))
     )
     kinds = sorted(result["__typename"] for result in results)

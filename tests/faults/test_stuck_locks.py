@@ -6,7 +6,6 @@ with text 500s, another tenant's query among them.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from tests.api.workflow_helpers import (
     RUN_WORKFLOW,
     create_workflow,
 )
+from tests.concurrency import together
 from tests.conftest import server_settings
 from tests.pg_deployments import PostgresDatabase
 
@@ -106,7 +106,7 @@ async def test_a_locked_tenant_gets_fast_503s_while_others_are_served(
         run = {"input": {"workflowId": workflow_id}}
         work += [post(gql, CREATE_WORKFLOW, create, member) for _ in range(4)]
         work += [post(gql, RUN_WORKFLOW, run, member) for _ in range(4)]
-    answers = await asyncio.gather(*work)
+    answers = await together(*work)
     stuck_answers, other_answers = answers[:8], answers[8:]
     # then each of the stuck tenant's writes answers SERVICE_UNAVAILABLE with Retry-After ...
     for answer in stuck_answers:

@@ -7,7 +7,6 @@ must come with every transaction, and no prepared statement may be left to anoth
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tenantflow.enums import Plan
 from tenantflow.settings import Pooler
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.workflow_helpers import create_workflow, run_workflow
+from tests.concurrency import together
 from tests.conftest import server_settings
 from tests.pg_deployments import PostgresDatabase
 from tests.pg_services import Bouncer
@@ -61,7 +61,7 @@ async def test_tenants_stay_apart_through_pgbouncer(
         return str(workflow["id"])
 
     # when both tenants write at once, more transactions than pgbouncer has server connections
-    made = await asyncio.gather(*(make(m, n) for n in range(10) for m in (a, b)))
+    made = await together(*(make(m, n) for n in range(10) for m in (a, b)))
     ids = {a: made[0::2], b: made[1::2]}
     # then each sees its own workflows only, and the other's ids are not found
     for member, other in ((a, b), (b, a)):
