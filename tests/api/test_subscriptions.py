@@ -205,7 +205,7 @@ async def test_a_removed_member_is_disconnected_with_4403(
     sessions: SessionFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(subscriptions, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(subscriptions, "RECHECK_SECONDS", 1.0)
     editor = await members.tenant(role=Role.EDITOR)
     async with graphql_ws(app) as ws:
         await ws.init(editor.token)
