@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from tenantflow.db.faults import is_unavailable
@@ -36,13 +36,11 @@ async def follow(
     recheck_seconds: float = 30.0,
     on_overflow: Callable[[], Coroutine[Any, Any, None]] | None = None,
     queue_size: int | None = None,
-) -> AsyncIterator[ExecutionEvent]:
+) -> AsyncGenerator[ExecutionEvent, None]:
     """Every event after position `after` (None: from now) that `where` wants, in order, then
     each new one as it commits. Ends when `still_allowed` says the subscriber lost access, or
     when it fell so far behind that its queue overflowed (`on_overflow` then closes it)."""
-    subscriber = Subscriber(where, user_id=user_id, on_overflow=on_overflow)
-    if queue_size is not None:
-        subscriber.queue_size = queue_size
+    subscriber = Subscriber(where, user_id=user_id, on_overflow=on_overflow, queue_size=queue_size)
     async with feeds.join(db, subscriber) as feed_position:
         last = feed_position if after is None else after
         if last < feed_position:

@@ -30,12 +30,12 @@ class Subscriber:
         *,
         user_id: uuid.UUID | None = None,
         on_overflow: Callable[[], Coroutine[Any, Any, None]] | None = None,
-        queue_size: int = QUEUE_SIZE,
+        queue_size: int | None = None,
     ) -> None:
         self.where = where
         self.user_id = user_id
         self.on_overflow = on_overflow
-        self.queue_size = queue_size
+        self.queue_size = QUEUE_SIZE if queue_size is None else queue_size
         self.overflowed = False
         self._events: deque[ExecutionEvent] = deque()
         self._recheck = False

@@ -50,7 +50,7 @@ class Executor:
         nodes: NodeServices,
         workers: int,
         lease_seconds: int,
-        idle_seconds: float = IDLE_SECONDS,
+        idle_seconds: float | None = None,
         doorbell: Doorbell | None = None,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
@@ -58,7 +58,7 @@ class Executor:
         self.nodes = nodes
         self.workers = workers
         self.lease_seconds = lease_seconds
-        self.idle_seconds = idle_seconds
+        self.idle_seconds = IDLE_SECONDS if idle_seconds is None else idle_seconds
         self.doorbell = doorbell or Doorbell()
         self.max_attempts = max_attempts
         self.id = _process_id()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any
 
 import strawberry
@@ -85,7 +85,7 @@ def _closer(info: Info) -> Callable[[], Coroutine[Any, Any, None]]:
     return close
 
 
-def _follow(info: Info, after: int | None, where: EventFilter) -> AsyncIterator[EventRow]:
+def _follow(info: Info, after: int | None, where: EventFilter) -> AsyncGenerator[EventRow, None]:
     context = info.context
     return follow(
         context.runtime.events.feeds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -13,14 +14,19 @@ from sqlmodel import col
 from starlette.types import ASGIApp
 
 from tenantflow.app import build_app
+from tenantflow.db.models import Execution as ExecutionRow
 from tenantflow.db.models import Membership
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Role
+from tenantflow.events import subscriber
+from tenantflow.events.record import record_execution_event
 from tenantflow.schema import subscriptions
 from tenantflow.schema.ids import to_global_id
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.websocket import graphql_ws
+from tests.api.websocket import GraphQLWebSocket, graphql_ws
+from tests.api.workflow_helpers import key_of
+from tests.conftest import runtime_of
 
 CREATE_WORKFLOW = """
 mutation($input: CreateWorkflowInput!) {
@@ -244,3 +250,112 @@ async def test_changes_made_by_another_server_process_reach_the_subscriber(
         (execution_id, "QUEUED"),
         (execution_id, "CANCELLED"),
     ]
+
+
+REMOVE_MEMBER = "mutation($id: ID!) { removeMember(userId: $id) { __typename } }"
+CREATE_API_KEY = """
+mutation($input: CreateApiKeyInput!) {
+  createApiKey(input: $input) { ... on CreateApiKeyPayload { apiKey { id } secret } }
+}
+"""
+REVOKE_API_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }"
+
+
+async def _closed_within(ws: GraphQLWebSocket, seconds: float) -> WebSocketDisconnect:
+    with pytest.raises(WebSocketDisconnect) as closed:
+        message: dict[str, Any] = await ws.receive(seconds=seconds)
+        raise AssertionError(f"expected a close, got {message}")
+    return closed.value
+
+
+@pytest.mark.parametrize("revocation", ["member removed", "API key revoked"])
+async def test_a_revocation_closes_open_subscriptions_at_once_not_at_the_recheck(
+    app: ASGIApp, gql: GraphQLClient, members: Members, revocation: str
+) -> None:
+    # given a subscription whose periodic re-check is far off (the backstop: 30 s)
+    assert subscriptions.RECHECK_SECONDS >= 30
+    owner = await members.tenant(role=Role.OWNER)
+    editor = await members.member(owner.tenant_id, role=Role.EDITOR)
+    token = editor.token
+    if revocation == "API key revoked":
+        created = await gql.ok(
+            CREATE_API_KEY, {"input": {"name": "ci", "role": "VIEWER"}}, as_=owner
+        )
+        token = created["createApiKey"]["secret"]
+    async with graphql_ws(app) as ws:
+        assert (await ws.init(token))["type"] == "connection_ack"
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)  # subscribed
+        # when its access is taken away through the API
+        if revocation == "member removed":
+            await gql.ok(REMOVE_MEMBER, {"id": to_global_id("User", editor.user_id)}, as_=owner)
+        else:
+            key_id = created["createApiKey"]["apiKey"]["id"]
+            await gql.ok(REVOKE_API_KEY, {"id": key_id}, as_=owner)
+        # then the socket is closed with 4403 within a few seconds
+        closed = await _closed_within(ws, seconds=3)
+    assert (closed.code, closed.reason) == (4403, "credentials revoked")
+
+
+async def test_a_revocation_in_another_tenant_leaves_subscriptions_open(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    owner = await members.tenant(role=Role.OWNER)
+    other_owner = await members.tenant(role=Role.OWNER)
+    leaving = await members.member(other_owner.tenant_id, role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, owner)
+    async with graphql_ws(app) as ws:
+        await ws.init(owner.token)
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)
+        await gql.ok(REMOVE_MEMBER, {"id": to_global_id("User", leaving.user_id)}, as_=other_owner)
+        execution_id = await run(gql, owner, workflow_id)
+        event = (await ws.next_data())["executionEvents"]
+    assert event["execution"]["id"] == execution_id
+
+
+async def test_graphiqls_capitalised_authorization_key_is_accepted(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    # given GraphiQL's connection_init: its Headers tab, `{"Authorization": "Bearer …"}`
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    async with graphql_ws(app) as ws:
+        # then the server acknowledges it and the subscription delivers
+        assert (await ws.init(editor.token, key="Authorization"))["type"] == "connection_ack"
+        await ws.subscribe(EXECUTION_EVENTS, {"workflowId": workflow_id})
+        await asyncio.sleep(0.2)
+        execution_id = await run(gql, editor, workflow_id)
+        event = (await ws.next_data())["executionEvents"]
+    assert (event["execution"]["id"], event["status"]) == (execution_id, "QUEUED")
+
+
+async def test_a_subscriber_whose_queue_overflows_is_closed_with_4008(
+    lifespan: LifespanManager,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given subscribers that may fall at most 2 events behind
+    monkeypatch.setattr(subscriber, "QUEUE_SIZE", 2)
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    execution_id = await run(gql, editor, workflow_id)
+    async with graphql_ws(lifespan.app) as ws:
+        await ws.init(editor.token)
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)
+        # when 3 events commit at once (one transaction), more than the queue holds
+        writer = SessionFactory(
+            sessions.engine, session_info=runtime_of(lifespan).events.session_info
+        )
+        async with writer.tenant_transaction(editor.tenant_id) as session:
+            execution = await session.get(ExecutionRow, key_of(execution_id))
+            assert execution is not None
+            for _ in range(3):
+                await record_execution_event(session, execution=execution)
+        # then the socket is closed as a slow consumer, with the way back in the reason
+        closed = await _closed_within(ws, seconds=5)
+    assert closed.code == subscriptions.SLOW_CONSUMER_CLOSE_CODE == 4008
+    assert "after" in closed.reason
