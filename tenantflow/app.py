@@ -110,6 +110,7 @@ def build_app(settings: Settings) -> Starlette:
                         nodes=runtime.nodes,
                         workers=settings.executor_workers,
                         lease_seconds=settings.executor_lease_seconds,
+                        idle_seconds=settings.executor_idle_seconds,
                         doorbell=runtime.events.doorbell,
                     )
                     await executor.start()

@@ -55,7 +55,9 @@ class LiveEvents:
 
     @classmethod
     def of(cls, settings: Settings) -> LiveEvents:
-        return cls(choose_transport(settings))
+        return cls(
+            choose_transport(settings), safety_poll_seconds=settings.live_safety_poll_seconds
+        )
 
     @property
     def session_info(self) -> dict[str, object]:
