@@ -40,6 +40,10 @@ def tenantflow_env(cluster: Cluster, roles: Roles, keys: Keys, redis_url: str) -
         "TENANTFLOW_REDIS_URL": redis_url,
         "TENANTFLOW_RATE_LIMITS": "off",
         "TENANTFLOW_GRAPHIQL": "false",
+        # Every socket of the load comes from one address (the driver's) and a few tenants.
+        "TENANTFLOW_WS_MAX_CONNECTIONS_PER_ADDRESS": "10000",
+        "TENANTFLOW_WS_MAX_CONNECTIONS_PER_TENANT": "1000",
+        "TENANTFLOW_WS_MAX_SUBSCRIPTIONS_PER_TENANT": "1000",
     }
 
 
