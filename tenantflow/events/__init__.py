@@ -1,4 +1,4 @@
-"""Execution events for subscribers: the table is the source of truth, wake-ups only say where to look.
+"""Execution events for subscribers: the table is the source of truth, wake-ups say where to look.
 
 record.py writes an event row in the transaction of its change and, through commit_hook.py,
 announces it after the commit; broker.py fans wake-ups out in this process and sends them to the

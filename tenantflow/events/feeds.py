@@ -52,8 +52,14 @@ class TenantFeed:
         return self._task
 
     async def _run(self) -> None:
-        self.position = await self._retrying(lambda: stream_position(self.db))
-        self._ready.set()
+        while not self._ready.is_set():
+            try:
+                self.position = await self._retrying(lambda: stream_position(self.db))
+            except Exception:  # a bug, not an outage: subscribers wait, the feed tries again
+                log.exception("tenant %s: reading the stream's position failed", self.db.tenant_id)
+                await asyncio.sleep(OUTAGE_MAX_PAUSE_SECONDS)
+                continue
+            self._ready.set()
         while True:
             await self._wake.wait()
             self._wake.clear()

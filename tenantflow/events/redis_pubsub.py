@@ -30,14 +30,14 @@ class RedisPubSub:
         self._receive: Callable[[str], None] = lambda _payload: None
         self._resync: Callable[[], None] = lambda: None
         self._listener: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
+        self._first_try = asyncio.Event()  # subscribed, or failed once
 
     async def start(self, receive: Callable[[str], None], resync: Callable[[], None]) -> None:
         self._receive, self._resync = receive, resync
         self._listener = asyncio.create_task(self._listen(), name="Redis wake-ups")
-        # Subscribed before the first request, when Redis answers.
+        # Subscribed before the first request when Redis answers; not held up when it does not.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._subscribed.wait(), SOCKET_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._first_try.wait(), SOCKET_TIMEOUT_SECONDS)
 
     async def send(self, payload: str) -> None:
         await self._client.publish(self.channel, payload)
@@ -56,7 +56,7 @@ class RedisPubSub:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
-                self._subscribed.set()
+                self._first_try.set()
                 if not first:
                     log.info("Redis wake-ups subscribed again")
                     self._resync()
@@ -67,6 +67,7 @@ class RedisPubSub:
                         self._receive(data.decode())
             except (redis.RedisError, OSError) as error:
                 log.warning("Redis wake-ups lost, retrying in %.1f s: %s", pause, error)
+                self._first_try.set()
                 first = False
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RECONNECT_MAX_PAUSE_SECONDS)
