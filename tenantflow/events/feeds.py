@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from tenantflow.db.faults import is_unavailable
 from tenantflow.db.session import TenantDb
+from tenantflow.events.batch import FeedBatch
 from tenantflow.events.reading import BATCH, EventFilter, read_after, stream_position
 from tenantflow.events.subscriber import Subscriber
 
@@ -77,8 +78,9 @@ class TenantFeed:
                 return
             # No await from here to the position: a subscriber joining meanwhile is told the
             # position of the last event it was not given.
+            batch = FeedBatch(self.db, events)
             for subscriber in list(self.subscribers):
-                if not subscriber.offer(events):
+                if not subscriber.offer(batch):
                     self._drop_overflowed(subscriber)
             self.position = events[-1].seq
             if len(events) < BATCH:

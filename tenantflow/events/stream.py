@@ -14,8 +14,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from typing import Any
 
 from tenantflow.db.faults import is_unavailable
-from tenantflow.db.models import ExecutionEvent
+from tenantflow.db.models import ExecutionEvent as ExecutionEventRow
 from tenantflow.db.session import TenantDb
+from tenantflow.events.batch import FeedEvent
 from tenantflow.events.feeds import OUTAGE_FIRST_PAUSE_SECONDS, OUTAGE_MAX_PAUSE_SECONDS, Feeds
 from tenantflow.events.reading import BATCH, EventFilter, read_after
 from tenantflow.events.subscriber import Signal, Subscriber
@@ -36,7 +37,7 @@ async def follow(
     recheck_seconds: float = 30.0,
     on_overflow: Callable[[], Coroutine[Any, Any, None]] | None = None,
     queue_size: int | None = None,
-) -> AsyncGenerator[ExecutionEvent, None]:
+) -> AsyncGenerator[FeedEvent, None]:
     """Every event after position `after` (None: from now) that `where` wants, in order, then
     each new one as it commits. Ends when `still_allowed` says the subscriber lost access, or
     when it fell so far behind that its queue overflowed (`on_overflow` then closes it)."""
@@ -44,9 +45,9 @@ async def follow(
     async with feeds.join(db, subscriber) as feed_position:
         last = feed_position if after is None else after
         if last < feed_position:
-            async for event in _backlog(db, last, where):
-                last = event.seq
-                yield event
+            async for row in _backlog(db, last, where):
+                last = row.seq
+                yield FeedEvent(row)
         while True:
             item = await subscriber.next(recheck_seconds)
             if item is Signal.OVERFLOWED:
@@ -56,12 +57,14 @@ async def follow(
                     return
                 continue
             for event in item:
-                if event.seq > last:
-                    last = event.seq
+                if event.row.seq > last:
+                    last = event.row.seq
                     yield event
 
 
-async def _backlog(db: TenantDb, after: int, where: EventFilter) -> AsyncIterator[ExecutionEvent]:
+async def _backlog(
+    db: TenantDb, after: int, where: EventFilter
+) -> AsyncIterator[ExecutionEventRow]:
     """The events after `after` as the table has them now; rides out a database outage."""
     pause = OUTAGE_FIRST_PAUSE_SECONDS
     while True:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from enum import Enum
 from typing import Any
 
-from tenantflow.db.models import ExecutionEvent
+from tenantflow.events.batch import FeedBatch, FeedEvent
 from tenantflow.events.reading import EventFilter
 
 # Events queued for a subscriber that does not take them; one more and it is closed.
@@ -37,15 +37,16 @@ class Subscriber:
         self.on_overflow = on_overflow
         self.queue_size = QUEUE_SIZE if queue_size is None else queue_size
         self.overflowed = False
-        self._events: deque[ExecutionEvent] = deque()
+        self._events: deque[FeedEvent] = deque()
         self._recheck = False
         self._signal = asyncio.Event()
 
-    def offer(self, events: list[ExecutionEvent]) -> bool:
-        """Queue the events this subscriber wants; False once it overflowed (drop it)."""
+    def offer(self, batch: FeedBatch) -> bool:
+        """Queue the events of `batch` this subscriber wants; False once it overflowed (drop
+        it)."""
         if self.overflowed:
             return False
-        wanted = [event for event in events if self.where.matches(event)]
+        wanted = [FeedEvent(row, batch) for row in batch.events if self.where.matches(row)]
         if not wanted:
             return True
         if len(self._events) + len(wanted) > self.queue_size:
@@ -61,7 +62,7 @@ class Subscriber:
         self._recheck = True
         self._signal.set()
 
-    async def next(self, seconds: float) -> list[ExecutionEvent] | Signal:
+    async def next(self, seconds: float) -> list[FeedEvent] | Signal:
         """The queued events, or why there are none: waits up to `seconds`."""
         if not (self._events or self._recheck or self.overflowed):
             with contextlib.suppress(TimeoutError):

@@ -11,9 +11,12 @@ from strawberry.scalars import JSON
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
+from tenantflow.dataloaders.base import TenantLoader
+from tenantflow.dataloaders.workflows import execution_loader
 from tenantflow.db import models
 from tenantflow.db.rows import is_loaded
 from tenantflow.enums import ExecutionStatus
+from tenantflow.events.batch import FeedBatch
 from tenantflow.events.record import encode_event_cursor
 from tenantflow.schema.arguments import aware, filter_id, given, page_args, statuses
 from tenantflow.schema.connections import Connection, Listed, connection
@@ -158,23 +161,44 @@ class ExecutionEvent:
         )
     )
     row: strawberry.Private[models.ExecutionEvent]
+    # The feed's read it came with (live events): its subscribers share one lookup of executions.
+    batch: strawberry.Private[FeedBatch | None] = None
 
     @classmethod
-    def from_row(cls, row: models.ExecutionEvent) -> ExecutionEvent:
+    def from_row(cls, row: models.ExecutionEvent, batch: FeedBatch | None = None) -> ExecutionEvent:
         return cls(
             status=row.status,
             step=ExecutionStep.from_snapshot(row.step) if row.step else None,
             at=row.at,
             cursor=encode_event_cursor(row.seq),
             row=row,
+            batch=batch,
         )
 
     @strawberry.field
     async def execution(self, info: Info) -> Execution:
-        execution = await load_execution(info, self.row.execution_id)
+        if self.batch is None:
+            execution = await load_execution(info, self.row.execution_id)
+        else:
+            row = await self.batch.shared(EXECUTIONS, lambda: _batch_loader(self.batch)).load(
+                self.row.execution_id
+            )
+            execution = Execution.from_row(row) if row else None
         if execution is None:  # events go with their execution (cascading foreign key)
             raise LookupError("an event refers to an execution that does not exist")
         return execution
+
+
+EXECUTIONS = "executions"
+
+
+def _batch_loader(batch: FeedBatch | None) -> TenantLoader[uuid.UUID, models.Execution | None]:
+    """The executions of a feed's read, loaded at once for every subscriber it went to."""
+    assert batch is not None
+    loader = execution_loader(batch.db)
+    for execution_id in {event.execution_id for event in batch.events}:
+        loader.load(execution_id)  # one query for all of them (the loader batches, and keeps)
+    return loader
 
 
 @strawberry.input

@@ -17,6 +17,7 @@ from tenantflow.db.faults import is_unavailable
 from tenantflow.db.models import Execution as ExecutionRow
 from tenantflow.db.models import ExecutionEvent as EventRow
 from tenantflow.errors import ErrorCode, Refusal
+from tenantflow.events.batch import FeedEvent
 from tenantflow.events.reading import (
     CursorExpired,
     CursorUnknown,
@@ -85,7 +86,7 @@ def _closer(info: Info) -> Callable[[], Coroutine[Any, Any, None]]:
     return close
 
 
-def _follow(info: Info, after: int | None, where: EventFilter) -> AsyncGenerator[EventRow, None]:
+def _follow(info: Info, after: int | None, where: EventFilter) -> AsyncGenerator[FeedEvent, None]:
     context = info.context
     return follow(
         context.runtime.events.feeds,
@@ -136,8 +137,8 @@ class ExecutionSubscription:
         if current.status.is_terminal:
             return
         async for event in _follow(info, current.seq, EventFilter(execution_id=key)):
-            yield ExecutionEvent.from_row(event)
-            if _ends_stream(event):
+            yield ExecutionEvent.from_row(event.row, event.batch)
+            if _ends_stream(event.row):
                 return
 
     @strawberry.subscription(
@@ -173,4 +174,4 @@ class ExecutionSubscription:
                 raise Refusal("Invalid cursor", ErrorCode.BAD_USER_INPUT) from None
             position = decoded
         async for event in _follow(info, position, where):
-            yield ExecutionEvent.from_row(event)
+            yield ExecutionEvent.from_row(event.row, event.batch)

@@ -75,8 +75,8 @@ class Follower:
         return self
 
     async def _read(self) -> None:
-        async for row in self.stream:
-            self.events.append(row)
+        async for delivered in self.stream:
+            self.events.append(delivered.row)
 
     async def close(self) -> None:
         if self.task is not None:
@@ -218,7 +218,8 @@ async def test_a_subscriber_that_never_reads_is_closed_and_the_others_get_everyt
     await joined(live, tenant.tenant_id, 2)
     try:
         runs = [await queue(writer, tenant, flow)]
-        assert (await asyncio.wait_for(first_of_stuck, WAIT_SECONDS)).execution_id == runs[0]
+        first = await asyncio.wait_for(first_of_stuck, WAIT_SECONDS)
+        assert first.row.execution_id == runs[0]
         # when six more events come than it takes
         runs += [await queue(writer, tenant, flow) for _ in range(6)]
         await eventually(lambda: len(reader.events) == 7)
