@@ -43,11 +43,6 @@ V = TypeVar("V")
 RowT = TypeVar("RowT")
 
 
-def execution_loader(db: TenantDb) -> TenantLoader[uuid.UUID, Execution | None]:
-    """Executions by id, without their payloads (those have a loader of their own)."""
-    return rows_by_id(db, Execution, select(Execution).options(*EXECUTION_LIGHT))
-
-
 @dataclass(frozen=True, slots=True)
 class ExecutionPageKey:
     workflow_id: uuid.UUID
@@ -93,7 +88,7 @@ class WorkflowLoaders:
         return cls(
             workflows=rows_by_id(db, Workflow, select(Workflow).options(*WORKFLOW_LIGHT)),
             workflow_definitions=TenantLoader(db, _workflow_definitions),
-            executions=execution_loader(db),
+            executions=rows_by_id(db, Execution, select(Execution).options(*EXECUTION_LIGHT)),
             execution_payloads=TenantLoader(db, _execution_payloads),
             last_executions=TenantLoader(db, _last_executions),
             execution_pages=TenantLoader(db, _execution_pages),

@@ -19,7 +19,7 @@ from typing import TypeVar
 from tenantflow.db.faults import is_unavailable
 from tenantflow.db.session import TenantDb
 from tenantflow.events.batch import FeedBatch
-from tenantflow.events.reading import BATCH, EventFilter, read_after, stream_position
+from tenantflow.events.reading import BATCH, read_with_executions, stream_position
 from tenantflow.events.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 # While the database cannot serve, a feed tries again after growing pauses up to this.
 OUTAGE_FIRST_PAUSE_SECONDS = 1.0
 OUTAGE_MAX_PAUSE_SECONDS = 5.0
-_EVERYTHING = EventFilter()
 T = TypeVar("T")
 
 
@@ -36,7 +35,6 @@ class TenantFeed:
         self.db = db
         self.subscribers: set[Subscriber] = set()
         self.position = 0  # the last event read; set before anyone joins
-        self.reads = 0  # how many reads of the table this feed made (for tests and metrics)
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"event feed {db.tenant_id}")
@@ -72,13 +70,12 @@ class TenantFeed:
 
     async def _catch_up(self) -> None:
         while True:
-            self.reads += 1
-            events = await read_after(self.db, self.position, _EVERYTHING)
+            events, executions = await read_with_executions(self.db, self.position)
             if not events:
                 return
             # No await from here to the position: a subscriber joining meanwhile is told the
             # position of the last event it was not given.
-            batch = FeedBatch(self.db, events)
+            batch = FeedBatch(events, executions)
             for subscriber in list(self.subscribers):
                 if not subscriber.offer(batch):
                     self._drop_overflowed(subscriber)

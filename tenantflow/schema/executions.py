@@ -11,8 +11,6 @@ from strawberry.scalars import JSON
 
 from tenantflow.auth.permissions import Permission
 from tenantflow.context import Info
-from tenantflow.dataloaders.base import TenantLoader
-from tenantflow.dataloaders.workflows import execution_loader
 from tenantflow.db import models
 from tenantflow.db.rows import is_loaded
 from tenantflow.enums import ExecutionStatus
@@ -161,7 +159,7 @@ class ExecutionEvent:
         )
     )
     row: strawberry.Private[models.ExecutionEvent]
-    # The feed's read it came with (live events): its subscribers share one lookup of executions.
+    # The feed's read it came with (live events): it holds the event's execution.
     batch: strawberry.Private[FeedBatch | None] = None
 
     @classmethod
@@ -179,26 +177,12 @@ class ExecutionEvent:
     async def execution(self, info: Info) -> Execution:
         if self.batch is None:
             execution = await load_execution(info, self.row.execution_id)
-        else:
-            row = await self.batch.shared(EXECUTIONS, lambda: _batch_loader(self.batch)).load(
-                self.row.execution_id
-            )
+        else:  # read with the event, for every subscriber at once
+            row = self.batch.executions.get(self.row.execution_id)
             execution = Execution.from_row(row) if row else None
         if execution is None:  # events go with their execution (cascading foreign key)
             raise LookupError("an event refers to an execution that does not exist")
         return execution
-
-
-EXECUTIONS = "executions"
-
-
-def _batch_loader(batch: FeedBatch | None) -> TenantLoader[uuid.UUID, models.Execution | None]:
-    """The executions of a feed's read, loaded at once for every subscriber it went to."""
-    assert batch is not None
-    loader = execution_loader(batch.db)
-    for execution_id in {event.execution_id for event in batch.events}:
-        loader.load(execution_id)  # one query for all of them (the loader batches, and keeps)
-    return loader
 
 
 @strawberry.input

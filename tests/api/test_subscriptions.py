@@ -368,3 +368,45 @@ async def test_a_subscriber_whose_queue_overflows_is_closed_with_4008(
         closed = await _closed_within(ws, seconds=5)
     assert closed.code == subscriptions.SLOW_CONSUMER_CLOSE_CODE == 4008
     assert "after" in closed.reason
+
+
+EVENTS_WITH_EXECUTION = """
+subscription {
+  executionEvents { status execution { id status output input workflow { id } } }
+}
+"""
+
+
+async def test_a_live_events_execution_is_read_with_the_event_and_answers_every_field(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    # given subscribers that select the event's execution, its payloads and its workflow
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    async with graphql_ws(app) as first, graphql_ws(app) as second:
+        for ws in (first, second):
+            await ws.init(editor.token)
+            await ws.subscribe(EVENTS_WITH_EXECUTION, {})
+        await asyncio.sleep(0.2)
+        # when a run is queued with an input
+        variables = {"input": {"workflowId": workflow_id, "input": {"n": 1}}}
+        data = await gql.ok(RUN, variables, as_=editor)
+        execution_id = data["runWorkflow"]["execution"]["id"]
+        # then both see it with the execution as it was read with the event
+        for ws in (first, second):
+            queued = (await ws.next_data())["executionEvents"]
+            assert queued["execution"] == {
+                "id": execution_id,
+                "status": "QUEUED",
+                "output": None,
+                "input": {"n": 1},
+                "workflow": {"id": workflow_id},
+            }
+        # and, once it is cancelled, as it is then
+        await cancel(gql, editor, execution_id)
+        for ws in (first, second):
+            cancelled = (await ws.next_data())["executionEvents"]
+            assert (cancelled["status"], cancelled["execution"]["status"]) == (
+                "CANCELLED",
+                "CANCELLED",
+            )
