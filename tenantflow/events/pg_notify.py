@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "tenantflow_wakeups"
 CONNECT_TIMEOUT_SECONDS = 10.0
+# Start-up waits this long for the first connection, then goes on (it keeps trying meanwhile).
+START_WAIT_SECONDS = 2.0
 RECONNECT_MAX_PAUSE_SECONDS = 10.0
 
 
@@ -39,15 +41,15 @@ class PgNotify:
         self._receive: Callable[[str], None] = lambda _payload: None
         self._resync: Callable[[], None] = lambda: None
         self._keeper: asyncio.Task[None] | None = None
+        self._first_try = asyncio.Event()  # connected, or failed once
 
     async def start(self, receive: Callable[[str], None], resync: Callable[[], None]) -> None:
         self._receive, self._resync = receive, resync
-        try:  # listening before the first request, when the database answers
-            await self._connect()
-        except Exception as error:
-            log.warning("LISTEN connection not made yet (%s): retrying", error)
-            self._lost.set()
+        self._lost.set()
         self._keeper = asyncio.create_task(self._keep_connected(), name="LISTEN connection")
+        # Listening before the first request when the database answers; not held up otherwise.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_try.wait(), START_WAIT_SECONDS)
 
     async def send(self, payload: str) -> None:
         connection = self._connection
@@ -82,6 +84,7 @@ class PgNotify:
 
     async def _keep_connected(self) -> None:
         pause = 0.5
+        first = True
         while True:
             await self._lost.wait()
             old, self._connection = self._connection, None
@@ -90,10 +93,15 @@ class PgNotify:
             try:
                 await self._connect()
             except Exception as error:
-                log.warning("LISTEN connection lost, retrying in %.1f s: %s", pause, error)
+                log.warning("no LISTEN connection, retrying in %.1f s: %s", pause, error)
+                self._first_try.set()
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RECONNECT_MAX_PAUSE_SECONDS)
                 continue
+            self._first_try.set()
             pause = 0.5
-            log.info("LISTEN connection made again")
+            if not first:
+                log.info("LISTEN connection made again")
+            # Notifications sent before this connection listened are lost: look again.
             self._resync()
+            first = False

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 RECONNECT_MAX_PAUSE_SECONDS = 10.0
 SOCKET_TIMEOUT_SECONDS = 5.0
+# Start-up waits this long for the subscription, then goes on (it keeps trying meanwhile).
+START_WAIT_SECONDS = 2.0
 
 
 class RedisPubSub:
@@ -37,7 +39,7 @@ class RedisPubSub:
         self._listener = asyncio.create_task(self._listen(), name="Redis wake-ups")
         # Subscribed before the first request when Redis answers; not held up when it does not.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._first_try.wait(), SOCKET_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._first_try.wait(), START_WAIT_SECONDS)
 
     async def send(self, payload: str) -> None:
         await self._client.publish(self.channel, payload)
@@ -59,7 +61,8 @@ class RedisPubSub:
                 self._first_try.set()
                 if not first:
                     log.info("Redis wake-ups subscribed again")
-                    self._resync()
+                # Messages sent before this subscription are lost: look again.
+                self._resync()
                 first, pause = False, 0.5
                 async for message in pubsub.listen():
                     data = message.get("data")
