@@ -256,10 +256,29 @@ class Bench:
         )
 
     def _live(self, members: list[Member]) -> str:
+        """The live load once per wake-up transport: Redis pub/sub (TENANTFLOW_REDIS_URL set),
+        then PostgreSQL LISTEN/NOTIFY (the same deployment without Redis)."""
+        without_redis = {k: v for k, v in self.env.items() if k != "TENANTFLOW_REDIS_URL"}
+        results = [
+            self._live_over(transport, env, members)
+            for transport, env in (
+                ("Redis pub/sub", self.env),
+                ("LISTEN/NOTIFY", without_redis),
+            )
+        ]
+        return report.live_table(results)
+
+    def _live_over(
+        self, transport: str, env: dict[str, str], members: list[Member]
+    ) -> live.LiveResult:
         # One process each, so that it is known which process holds which subscription.
         first, second = (
             systems.spawn_tenantflow(
-                name, self.env, port=systems.free_port(), workers=1, run_dir=self.run_dir
+                f"{name}-{transport.split(maxsplit=1)[0].lower().replace('/', '-')}",
+                env,
+                port=systems.free_port(),
+                workers=1,
+                run_dir=self.run_dir,
             )
             for name in ("tenantflow-a", "tenantflow-b")
         )
@@ -267,14 +286,17 @@ class Bench:
         servers.wait_ready(first)
         servers.wait_ready(second)
         log.info(
-            "live status: %d subscriptions, %d runs over %d tenants",
+            "live status over %s: %d subscriptions, %d runs over %d tenants",
+            transport,
             self.plan.live_subscribers,
             self.plan.live_executions,
             self.plan.live_tenants,
         )
         tenants = min(self.plan.live_tenants, self.plan.volumes.tenants)
+        opened = time.monotonic()
         result = asyncio.run(
             live.live_load(
+                transport=transport,
                 members=members,
                 servers=(first.url, second.url),
                 tenants=tenants,
@@ -283,11 +305,29 @@ class Bench:
                 runnable=[j for j in range(1, self.plan.volumes.workflows + 1) if ids.runnable(j)],
                 expected_events=self._events_since,
                 tenants_of=self._tenants_of,
+                commit_times=self._commit_times,
                 settle_s=LIVE_SETTLE_S,
             )
         )
+        self.timings[f"live ({transport})"] = time.monotonic() - opened
         _stop(first, second)
-        return report.live_table(result)
+        return result
+
+    def _commit_times(self, since: float) -> dict[tuple[int, int], float]:
+        """(tenant index, position) -> commit time (epoch seconds) of each event since a time,
+        from PostgreSQL's commit timestamps (track_commit_timestamp, set by bench/run.sh)."""
+        rows = self.cluster.psql(
+            "SELECT tenant_id, seq, extract(epoch FROM pg_xact_commit_timestamp(xmin))"
+            f" FROM execution_events WHERE at >= to_timestamp({since})",
+            database=database.TENANTFLOW_DB,
+        )
+        index = {str(ids.tenant_id(i)): i for i in range(1, self.plan.volumes.tenants + 1)}
+        times = {}
+        for line in rows.splitlines():
+            tenant, seq, committed = line.split("|")
+            if committed and tenant in index:
+                times[(index[tenant], int(seq))] = float(committed)
+        return times
 
     def _events_since(self, since: float) -> dict[int, int] | None:
         """Events per tenant (by its index) written since a time; None while runs are pending."""

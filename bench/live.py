@@ -3,7 +3,9 @@
 The live load subscribes to `executionEvents` on one server process and submits runs to the
 other, so that every event crosses processes; it counts what each subscriber should have seen
 (the tenant's rows in execution_events) against what it received, events of another tenant
-(misrouted), and the time from the event's `at` (set in the writing transaction) to arrival.
+(misrouted), and the time from the commit of the event's transaction (PostgreSQL's commit
+timestamp of the row) to its arrival at the client. Where no commit timestamp is known, the
+event's `at` (taken in the writing transaction, so a little earlier) stands in.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from websockets.typing import Subprotocol
 from bench import ids
 from bench.bodies import TF_RUN
 from bench.tokens import Member
+from tenantflow.events.record import decode_event_cursor
 from tenantflow.schema.ids import parse_global_id
 
 SUBSCRIPTION = "subscription { executionEvents { status at cursor execution { id } } }"
@@ -40,6 +43,7 @@ class Subscriber:
     url: str
     authorization: str
     received: list[tuple[str, str, float]] = field(default_factory=list)  # (execution, at, latency)
+    arrivals: list[tuple[int, float]] = field(default_factory=list)  # (position, arrival time)
     cursors: set[str] = field(default_factory=set)
     duplicates: int = 0
     errors: int = 0  # `next` messages that carried GraphQL errors instead of an event
@@ -91,6 +95,7 @@ class Subscriber:
             self.cursors.add(event["cursor"])
             at = datetime.fromisoformat(event["at"]).timestamp()
             self.received.append((event["execution"]["id"], event["at"], arrived - at))
+            self.arrivals.append((decode_event_cursor(event["cursor"]) or 0, arrived))
         elif kind in ("error", "complete"):
             self.closed = f"{kind}: {message.get('payload')}"
 
@@ -132,12 +137,15 @@ class IdleResult:
 
 @dataclass(frozen=True)
 class LiveResult:
+    transport: str
     subscribers: int
     executions: int
     submit_errors: int
     expected: int
     received: int
     short_subscribers: int  # subscribers that received fewer events than their tenant wrote
+    expected_each: tuple[int, int]  # the least and most events a subscriber should have seen
+    received_each: tuple[int, int]  # the least and most events a subscriber received
     misrouted: int  # events of an execution of another tenant than the subscriber's
     other_runs: int  # executions the load did not submit whose events arrived (same tenant)
     duplicates: int
@@ -145,6 +153,7 @@ class LiveResult:
     errors: int  # GraphQL errors delivered on the subscriptions
     first_error: str | None
     latencies_ms: list[float]
+    from_commit: int  # latencies measured from the commit (the rest from the event's `at`)
 
 
 def _execution_uuid(global_id: str) -> str:
@@ -172,6 +181,7 @@ async def _submit(
 
 async def live_load(
     *,
+    transport: str,
     members: list[Member],
     servers: tuple[str, str],  # GraphQL URLs of the two processes
     tenants: int,
@@ -182,6 +192,8 @@ async def live_load(
     expected_events: Callable[[float], dict[int, int] | None],
     # Execution ids -> the index of the tenant they belong to, read from the database.
     tenants_of: Callable[[list[str]], dict[str, int]],
+    # Since a time: (tenant, position) -> when the event's transaction committed (epoch s).
+    commit_times: Callable[[float], dict[tuple[int, int], float]],
     settle_s: float,
 ) -> LiveResult:
     by_tenant = {m.tenant: m for m in members if m.tenant <= tenants}
@@ -212,8 +224,10 @@ async def live_load(
     owners.update(await asyncio.to_thread(tenants_of, sorted(others)))
     return _summarise(
         subs,
+        transport=transport,
         owners=owners,
         expected=expected,
+        committed=await asyncio.to_thread(commit_times, started),
         executions=executions,
         submit_errors=results.count(None),
         other_runs=len(others),
@@ -245,8 +259,10 @@ async def _wait_for_delivery(
 def _summarise(
     subs: list[Subscriber],
     *,
+    transport: str,
     owners: dict[str, int],
     expected: dict[int, int],
+    committed: dict[tuple[int, int], float],
     executions: int,
     submit_errors: int,
     other_runs: int,
@@ -257,20 +273,36 @@ def _summarise(
         for execution, _, _ in s.received
         if owners.get(_execution_uuid(execution)) != s.tenant
     )
+    latencies: list[float] = []
+    from_commit = 0
+    for s in subs:
+        for (position, arrived), (_, _, since_at) in zip(s.arrivals, s.received, strict=True):
+            commit = committed.get((s.tenant, position))
+            if commit is None:
+                latencies.append(since_at * 1000)
+            else:
+                latencies.append((arrived - commit) * 1000)
+                from_commit += 1
+    expected_each = [expected.get(s.tenant, 0) for s in subs] or [0]
+    received_each = [len(s.received) for s in subs] or [0]
     return LiveResult(
+        transport=transport,
         subscribers=len(subs),
         executions=executions,
         submit_errors=submit_errors,
         expected=sum(expected.get(s.tenant, 0) for s in subs),
         received=sum(len(s.received) for s in subs),
         short_subscribers=sum(1 for s in subs if len(s.received) < expected.get(s.tenant, 0)),
+        expected_each=(min(expected_each), max(expected_each)),
+        received_each=(min(received_each), max(received_each)),
         misrouted=misrouted,
         other_runs=other_runs,
         duplicates=sum(s.duplicates for s in subs),
         closed=sum(1 for s in subs if s.closed is not None),
         errors=sum(s.errors for s in subs),
         first_error=next((s.first_error for s in subs if s.first_error), None),
-        latencies_ms=sorted(latency * 1000 for s in subs for _, _, latency in s.received),
+        latencies_ms=sorted(latencies),
+        from_commit=from_commit,
     )
 
 

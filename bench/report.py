@@ -149,22 +149,40 @@ def _percentile(values: list[float], fraction: float) -> float | None:
     return values[min(len(values) - 1, round(fraction * (len(values) - 1)))]
 
 
-def live_table(result: LiveResult) -> str:
-    p50, p95, p99 = (_percentile(result.latencies_ms, f) for f in (0.5, 0.95, 0.99))
-    return "\n".join(
-        [
-            "| subscribers | executions (failed to submit) | other runs seen | events expected |"
-            " received | subscribers short | misrouted | duplicates | errors delivered |"
-            " closed early | delivery p50 ms | p95 ms | p99 ms |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {result.subscribers} | {result.executions} ({result.submit_errors}) |"
-            f" {result.other_runs} |"
-            f" {result.expected:,} | {result.received:,} | {result.short_subscribers} |"
-            f" {result.misrouted} | {result.duplicates} | {result.errors} | {result.closed} |"
-            f" {_fmt(p50)} | {_fmt(p95)} | {_fmt(p99)} |",
-            *([f"\nFirst error delivered: `{result.first_error}`"] if result.first_error else []),
-        ]
-    )
+def live_table(results: list[LiveResult]) -> str:
+    """One row per wake-up transport; delivery is from the commit to the client."""
+    lines = [
+        "| transport | subscribers | executions (failed to submit) | other runs seen |"
+        " events expected | received | per subscriber: expected | received |"
+        " subscribers short | misrouted | duplicates | errors delivered | closed early |"
+        " delivery p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for result in results:
+        p50, p95, p99 = (_percentile(result.latencies_ms, f) for f in (0.5, 0.95, 0.99))
+        lines.append(
+            f"| {result.transport} | {result.subscribers} |"
+            f" {result.executions} ({result.submit_errors}) | {result.other_runs} |"
+            f" {result.expected:,} | {result.received:,} |"
+            f" {_span(result.expected_each)} | {_span(result.received_each)} |"
+            f" {result.short_subscribers} | {result.misrouted} | {result.duplicates} |"
+            f" {result.errors} | {result.closed} | {_fmt(p50)} | {_fmt(p95)} | {_fmt(p99)} |"
+        )
+        unmeasured = len(result.latencies_ms) - result.from_commit
+        if unmeasured:
+            notes.append(
+                f"- {result.transport}: {unmeasured:,} latencies from the event's `at`"
+                " (no commit timestamp)"
+            )
+        if result.first_error:
+            notes.append(f"- {result.transport}: first error delivered: `{result.first_error}`")
+    return "\n".join([*lines, *([""] if notes else []), *notes])
+
+
+def _span(values: tuple[int, int]) -> str:
+    low, high = values
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
 
 
 def idle_table(

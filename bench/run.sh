@@ -117,6 +117,8 @@ shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.max = 10000
 pg_stat_statements.track = top
 max_wal_size = '4GB'
+# The live-status load measures delivery from each event's commit (pg_xact_commit_timestamp).
+track_commit_timestamp = on
 CONF
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$RUN/postgresql.log" -w start >/dev/null
 

@@ -101,23 +101,28 @@ def build_app(settings: Settings) -> Starlette:
         try:
             await ensure_safe_runtime_role(engine, settings.database_roles)
             runtime = Runtime.create(settings, engine)
+            await runtime.events.start()
             executor = None
-            if settings.executor_workers > 0:
-                executor = Executor(
-                    runtime.sessions,
-                    nodes=runtime.nodes,
-                    workers=settings.executor_workers,
-                    lease_seconds=settings.executor_lease_seconds,
-                )
-                await executor.start()
-            if settings.tune_gc:
-                tune_for_serving()
             try:
+                if settings.executor_workers > 0:
+                    executor = Executor(
+                        runtime.sessions,
+                        nodes=runtime.nodes,
+                        workers=settings.executor_workers,
+                        lease_seconds=settings.executor_lease_seconds,
+                        idle_seconds=settings.executor_idle_seconds,
+                        doorbell=runtime.events.doorbell,
+                    )
+                    await executor.start()
+                if settings.tune_gc:
+                    tune_for_serving()
                 yield {"runtime": runtime}
             finally:
                 runtime.shutting_down = True
                 if executor is not None:
                     await executor.stop()
+                # After the executor: the executions it handed back wake other processes.
+                await runtime.events.stop()
                 await runtime.limiter_storage.aclose()
                 if runtime.caches is not None:
                     await runtime.caches.store.close()

@@ -10,7 +10,7 @@ from tenantflow.auth.throttle import LoginThrottle
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.cache.setup import Caches
 from tenantflow.db.session import SessionFactory, TransactionTimeouts
-from tenantflow.events.broker import LocalBroker
+from tenantflow.events.wiring import LiveEvents
 from tenantflow.executor.step_context import NodeServices
 from tenantflow.observability import metrics
 from tenantflow.observability.metrics import OperationLabels, TenantLabels
@@ -32,7 +32,8 @@ class Runtime:
     keyring: MasterKeyring
     # What node types of this process's executor may use (the keyring, the outbound policy).
     nodes: NodeServices
-    events: LocalBroker
+    # Wake-ups within and across processes: the event feeds and the executor's doorbell.
+    events: LiveEvents
     # Where budgets and the login throttle count: Redis when configured (shared by every
     # process), else this process; this process while Redis fails.
     limiter_storage: LimiterStorage
@@ -51,13 +52,13 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
-        events = LocalBroker()
+        events = LiveEvents.of(settings)
         caches = Caches.of(settings)
         sessions = SessionFactory(
             engine,
-            announce_events=events.publish,
             timeouts=TransactionTimeouts.of(settings),
             on_committed=caches.invalidation if caches else None,
+            session_info=events.session_info,
         )
         tokens = AccessTokenCodec(settings.signing_key, ttl_seconds=settings.access_token_ttl)
         nodes = NodeServices.from_settings(settings)

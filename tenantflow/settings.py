@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     executor_workers: int = Field(default=4, ge=0, le=64)
     # An execution's lease: renewed while it runs; another process takes over once it lapses.
     executor_lease_seconds: int = Field(default=30, ge=5, le=300)
+    # An idle executor claims on a ring of the doorbell (a run queued in any process), and at
+    # least this often without one (a lapsed lease, a lost wake-up).
+    executor_idle_seconds: float = Field(default=5.0, gt=0)
+    # Every feed of live-status subscribers re-reads its tenant's events this often without a
+    # wake-up, so a lost wake-up delays events by at most this much (tenantflow/events).
+    live_safety_poll_seconds: float = Field(default=5.0, gt=0)
     # Where development keys are generated and kept (not a contract variable).
     data_dir: Path = Path("./data")
     # Answer the hot reads (workflows, workflow) from one statement each (schema/projection).

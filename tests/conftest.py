@@ -21,6 +21,7 @@ from tenantflow.app import build_app
 from tenantflow.db import migrate
 from tenantflow.db.engine import create_engine
 from tenantflow.db.session import SessionFactory
+from tenantflow.runtime import Runtime
 from tenantflow.settings import Settings
 from tests.pg_deployments import (
     PostgresDatabase,
@@ -125,10 +126,27 @@ async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[ASGIApp]:
-    """The whole application with its lifespan running."""
+async def lifespan(settings: Settings) -> AsyncIterator[LifespanManager]:
     async with LifespanManager(build_app(settings)) as manager:
-        yield manager.app
+        yield manager
+
+
+@pytest.fixture
+def app(lifespan: LifespanManager) -> ASGIApp:
+    """The whole application with its lifespan running."""
+    return lifespan.app
+
+
+@pytest.fixture
+def runtime(lifespan: LifespanManager) -> Runtime:
+    """The running application's process-wide resources (its lifespan state)."""
+    return runtime_of(lifespan)
+
+
+def runtime_of(manager: LifespanManager) -> Runtime:
+    # asgi-lifespan keeps the state the lifespan yielded here (it has no public accessor).
+    runtime: Runtime = manager._state["runtime"]
+    return runtime
 
 
 @pytest.fixture

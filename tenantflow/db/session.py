@@ -14,8 +14,9 @@ so forgetting to scope a session fails loudly instead of returning another tenan
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,12 +34,12 @@ from sqlmodel.main import default_registry
 from tenantflow.db.base import TenantOwned
 from tenantflow.db.changes import OnCommitted, committed
 from tenantflow.db.engine import WRITE_OPTION
-from tenantflow.db.models.workflows import ExecutionEvent
 from tenantflow.settings import Settings
 
+log = logging.getLogger(__name__)
+
 TENANT_KEY = "tenant_id"
-EVENTS_WRITTEN_KEY = "execution_events_written"
-ANNOUNCE_KEY = "announce_events"
+AFTER_COMMIT_KEY = "after_commit"
 TIMEOUTS_KEY = "timeouts"
 SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
 SET_TENANT_AND_TIMEOUTS_SQL = text(
@@ -161,23 +162,29 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
     _check_rows(session, session.new, tenant_id)
     _check_rows(session, session.dirty, tenant_id)
     _check_rows(session, session.deleted, tenant_id)
-    if any(isinstance(row, ExecutionEvent) for row in session.new):
-        session.info[EVENTS_WRITTEN_KEY] = True
 
 
-@event.listens_for(Session, "after_commit")
-def _announce_events(session: Session) -> None:
-    # After the commit, never before: a woken subscriber must find the rows.
-    if session.info.pop(EVENTS_WRITTEN_KEY, False):
-        announce = session.info.get(ANNOUNCE_KEY)
-        tenant_id = session_tenant(session)
-        if announce is not None and tenant_id is not None:
-            announce(tenant_id)
+def after_commit(
+    session: Session | AsyncSession, callback: Callable[[], None], *, key: Hashable = None
+) -> None:
+    """Run `callback` once the transaction of `session` has committed (and the caches have
+    forgotten what it changed); never if it rolls back. With a `key`, once per transaction
+    however often it is asked for (one wake-up for a transaction that wrote many events)."""
+    callbacks: dict[Hashable, Callable[[], None]] = session.info.setdefault(AFTER_COMMIT_KEY, {})
+    callbacks.setdefault(key if key is not None else object(), callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(AFTER_COMMIT_KEY, {}).values():
+        try:
+            callback()
+        except Exception:  # the commit stands: a failed notice must not fail the writer
+            log.exception("an after-commit callback failed")
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_events(session: Session) -> None:
-    session.info.pop(EVENTS_WRITTEN_KEY, None)
+def _forget_after_commit(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT_KEY, None)
 
 
 @event.listens_for(Session, "after_begin")
@@ -215,16 +222,16 @@ class SessionFactory:
         self,
         engine: AsyncEngine,
         *,
-        announce_events: Callable[[uuid.UUID], None] | None = None,
         timeouts: TransactionTimeouts | None = None,
         on_committed: OnCommitted | None = None,
+        session_info: Mapping[str, object] | None = None,
     ) -> None:
-        """`announce_events(tenant_id)` runs after each commit that wrote execution events;
-        `timeouts` bound every transaction on PostgreSQL (None: the server's defaults);
+        """`timeouts` bound every transaction on PostgreSQL (None: the server's defaults);
         `on_committed` is awaited after each writing transaction commits, with what it may have
-        changed (the caches forget it: db/changes.py)."""
+        changed (the caches forget it: db/changes.py); `session_info` is put in every session's
+        `info`, for the code that writes through it (the process's event wake-ups, say)."""
         self.engine = engine
-        self.announce_events = announce_events
+        self.session_info = dict(session_info or {})
         self.timeouts = timeouts
         self.on_committed = on_committed
         # SQLModel's session: `exec()` is typed for SQLModel's `select()` and `col()`.
@@ -246,7 +253,6 @@ class SessionFactory:
         """A session confined to one tenant; the caller manages its transaction."""
         session = self._session(writes)
         session.info[TENANT_KEY] = tenant_id
-        session.info[ANNOUNCE_KEY] = self.announce_events
         return session
 
     def unscoped(self, *, writes: bool = True) -> AsyncSession:
@@ -255,6 +261,7 @@ class SessionFactory:
 
     def _session(self, writes: bool) -> AsyncSession:
         session = (self._writer if writes else self._reader)()
+        session.info.update(self.session_info)
         session.info[TIMEOUTS_KEY] = self.timeouts
         return session
 
@@ -286,11 +293,14 @@ class SessionFactory:
         self, session: AsyncSession, tenant_id: uuid.UUID | None, *, visible: bool
     ) -> None:
         changes = committed(session.sync_session, tenant_id)
-        if self.on_committed is None or not visible:
-            return
-        if changes.tenants or changes.users or changes.shared:
-            # Shielded: a writer cancelled now (its client gone) has committed all the same.
-            await asyncio.shield(self.on_committed(changes))
+        try:
+            changed = changes.tenants or changes.users or changes.shared
+            if self.on_committed is not None and visible and changed:
+                # Shielded: a writer cancelled now (its client gone) has committed all the same.
+                await asyncio.shield(self.on_committed(changes))
+        finally:
+            # After the caches forgot: whoever the callbacks wake reads the new state.
+            _run_after_commit(session.sync_session)
 
     @asynccontextmanager
     async def global_reader(self) -> AsyncIterator[AsyncSession]:

@@ -59,7 +59,7 @@ async def make_runs(
         # deadlock on PostgreSQL until the quotas' lock modes change.
         ended = [(planned, await _queue(sessions, planned)) for planned in to_end]
         executor = Executor(
-            sessions, nodes=nodes, workers=1, lease_seconds=LEASE_SECONDS, poll_seconds=0.05
+            sessions, nodes=nodes, workers=1, lease_seconds=LEASE_SECONDS, idle_seconds=0.05
         )
         await executor.start()
         try:

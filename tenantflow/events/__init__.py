@@ -1,6 +1,8 @@
-"""Execution events for subscribers: the table is the source of truth, the broker only wakes.
+"""Execution events for subscribers: the table is the source of truth, wake-ups say where to look.
 
-A subscriber reads the events it has not seen from `execution_events` (positions in commit order);
-the broker tells it when to look again. In one process the wake-up is immediate; events written by
-other processes are found by a short poll (a cross-process broker can replace the poll later).
+record.py writes an event row in the transaction of its change and, through commit_hook.py,
+announces it after the commit; broker.py fans wake-ups out in this process and sends them to the
+others (pg_notify.py or redis_pubsub.py, chosen in wiring.py); feeds.py reads each tenant's new
+events once per wake-up for all of this process's subscribers of the tenant; stream.py hands a
+subscriber over from its own replay to the feed. The executor's doorbell rides the same wake-ups.
 """

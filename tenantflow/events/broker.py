@@ -1,49 +1,101 @@
-"""Wake-ups for subscribers when a transaction that wrote execution events commits."""
+"""The process's wake-up hub: local fan-out at once, and a transport to the other processes.
+
+`publish` is called after a commit and never waits: the wake-up reaches this process's feeds and
+doorbell at once, and is batched for the transport by one sender task (a burst of commits goes
+out as one message). A wake-up that a transport loses costs latency, never an event: feeds
+re-read the table on the safety poll, and executors claim on their own timeout.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Protocol
+
+from tenantflow.events.wakeups import Wakeup, decode, encode
+
+log = logging.getLogger(__name__)
+
+# Wake-ups per transport message (each about 40 bytes; PostgreSQL's NOTIFY takes under 8,000).
+MAX_BATCH = 150
+SEND_TIMEOUT_SECONDS = 5.0
+
+Deliver = Callable[[Wakeup], None]
 
 
-class Wakeups:
-    """One subscriber's wake-up signal."""
+class Transport(Protocol):
+    """Carries payloads between the processes of one deployment (every process, itself too)."""
 
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
+    name: str
 
-    def notify(self) -> None:
-        self._event.set()
+    async def start(self, receive: Callable[[str], None], resync: Callable[[], None]) -> None:
+        """Begin listening; `resync` is called after a reconnection (wake-ups may be lost)."""
 
-    async def wait(self, seconds: float) -> None:
-        """Until notified or `seconds` pass (then the subscriber polls anyway)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), seconds)
-        self._event.clear()
+    async def send(self, payload: str) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
-class LocalBroker:
-    """In-process fan-out by tenant."""
+class Broker:
+    def __init__(self, transport: Transport | None) -> None:
+        self.transport = transport
+        # Tells this process's own messages apart when the transport echoes them back.
+        self.origin = secrets.token_hex(6)
+        self._deliver: Deliver = lambda _wakeup: None
+        self._resync: Callable[[], None] = lambda: None
+        self._pending: dict[Wakeup, None] = {}  # ordered, without repeats
+        self._has_pending = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
 
-    def __init__(self) -> None:
-        self._listeners: dict[uuid.UUID, set[Wakeups]] = defaultdict(set)
+    def connect(self, deliver: Deliver, resync: Callable[[], None]) -> None:
+        """Where wake-ups go in this process, and what to do when some may have been lost."""
+        self._deliver = deliver
+        self._resync = resync
 
-    def publish(self, tenant_id: uuid.UUID) -> None:
-        for wakeups in list(self._listeners.get(tenant_id, ())):
-            wakeups.notify()
+    async def start(self) -> None:
+        if self.transport is None:
+            return
+        await self.transport.start(self._receive, self._resync)
+        self._sender = asyncio.create_task(self._send_pending(), name="event wake-ups sender")
 
-    @asynccontextmanager
-    async def listen(self, tenant_id: uuid.UUID) -> AsyncIterator[Wakeups]:
-        wakeups = Wakeups()
-        self._listeners[tenant_id].add(wakeups)
-        try:
-            yield wakeups
-        finally:
-            listeners = self._listeners[tenant_id]
-            listeners.discard(wakeups)
-            if not listeners:
-                del self._listeners[tenant_id]
+    async def stop(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = None
+            await self._send(list(self._pending))  # the last commits' (a hand-back, say)
+        if self.transport is not None:
+            await self.transport.stop()
+
+    def publish(self, wakeup: Wakeup) -> None:
+        self._deliver(wakeup)
+        if self.transport is not None:
+            self._pending[wakeup] = None
+            self._has_pending.set()
+
+    def _receive(self, payload: str) -> None:
+        origin, wakeups = decode(payload)
+        if origin == self.origin:
+            return  # delivered here when it was published
+        for wakeup in wakeups:
+            self._deliver(wakeup)
+
+    async def _send_pending(self) -> None:
+        while True:
+            await self._has_pending.wait()
+            self._has_pending.clear()
+            batch, self._pending = list(self._pending), {}
+            await self._send(batch)
+
+    async def _send(self, batch: list[Wakeup]) -> None:
+        assert self.transport is not None
+        for start in range(0, len(batch), MAX_BATCH):
+            payload = encode(self.origin, batch[start : start + MAX_BATCH])
+            try:
+                await asyncio.wait_for(self.transport.send(payload), SEND_TIMEOUT_SECONDS)
+            except Exception as error:  # the safety poll finds what this would have woken
+                log.warning("wake-up not sent (%s): %s", self.transport.name, error)

@@ -23,6 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenantflow.db.counters import increment
 from tenantflow.db.models import EventSequence, Execution, ExecutionEvent, ExecutionStep
 from tenantflow.db.types import utcnow
+from tenantflow.enums import ExecutionStatus
+from tenantflow.events.commit_hook import events_written, work_queued
 
 _CURSOR_PREFIX = "ExecutionEvent:"
 
@@ -89,6 +91,10 @@ async def record_execution_event(
         at=at,
     )
     session.add(event)
+    # Once committed: the tenant's subscribers read it, and a queued run wakes an executor.
+    events_written(session, execution.tenant_id)
+    if execution.status is ExecutionStatus.QUEUED:
+        work_queued(session)
     return event
 
 

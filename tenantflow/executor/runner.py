@@ -39,6 +39,7 @@ from tenantflow.definitions.definition import (
 )
 from tenantflow.definitions.node_types import NODE_TYPES, NodeFailure
 from tenantflow.enums import ExecutionStatus, TenantStatus
+from tenantflow.events.commit_hook import work_queued
 from tenantflow.events.record import event_time, record_execution_event
 from tenantflow.executor.lease import Interruption, Lease, hand_back, lock_if_owned, release
 from tenantflow.executor.step_context import NodeServices, StepContext
@@ -308,6 +309,7 @@ class ExecutionRun:
             else:
                 hand_back(execution)
                 session.add(execution)
+                work_queued(session)  # another process's idle executor takes it at once
 
 
 @retry_transient

@@ -1,6 +1,8 @@
 """The executor: worker tasks that claim queued executions and run them, in this process.
 
-Each worker loops claim -> run -> repeat, and polls when nothing is claimable. The claim is a
+Each worker loops claim -> run -> repeat; when nothing is claimable it waits for the doorbell
+(rung when a run is queued, in this process or, through the event wake-ups, in another) or for a
+long safety timeout (work that no ring announces: a lease that lapsed). The claim is a
 narrow path (a lease on the oldest claimable execution of any tenant, `FOR UPDATE SKIP LOCKED` on
 PostgreSQL) run without a tenant; the run then continues in the claimed execution's tenant. Leases
 make it safe with several processes: a lease is renewed while its execution runs, and one that
@@ -20,13 +22,15 @@ from tenantflow.db.faults import is_unavailable
 from tenantflow.db.narrow_paths import ClaimedExecution, claim_execution
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
+from tenantflow.events.doorbell import Doorbell
 from tenantflow.executor.lease import Interruption, Lease, heartbeat
 from tenantflow.executor.runner import INTERNAL_ERROR, MAX_ATTEMPTS, ExecutionRun, fail_execution
 from tenantflow.executor.step_context import NodeServices
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.5
+# An idle worker claims at least this often without a ring (a lapsed lease, a lost wake-up).
+IDLE_SECONDS = 5.0
 # A claim that failed (the database is unreachable, say) is retried after this long.
 CLAIM_RETRY_SECONDS = 5.0
 # After stop()'s grace, interrupted runs get this long to hand their executions back.
@@ -46,14 +50,16 @@ class Executor:
         nodes: NodeServices,
         workers: int,
         lease_seconds: int,
-        poll_seconds: float = POLL_SECONDS,
+        idle_seconds: float | None = None,
+        doorbell: Doorbell | None = None,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.sessions = sessions
         self.nodes = nodes
         self.workers = workers
         self.lease_seconds = lease_seconds
-        self.poll_seconds = poll_seconds
+        self.idle_seconds = IDLE_SECONDS if idle_seconds is None else idle_seconds
+        self.doorbell = doorbell or Doorbell()
         self.max_attempts = max_attempts
         self.id = _process_id()
         self._tasks: list[asyncio.Task[None]] = []
@@ -75,6 +81,7 @@ class Executor:
         """Stop claiming; let runs finish their current node within `grace_seconds`, then
         interrupt them. Either way an unfinished execution is handed back for another process."""
         self._stopping.set()
+        self.doorbell.wake_all()
         if not self._tasks:
             return
         _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
@@ -90,6 +97,7 @@ class Executor:
 
     async def _work(self, worker: str) -> None:
         while not self._stopping.is_set():
+            rung = self.doorbell.rung  # a ring during the claim means: claim again
             try:
                 claim = await self._claim(worker)
             except Exception as error:
@@ -100,7 +108,8 @@ class Executor:
                 await self._pause(CLAIM_RETRY_SECONDS)
                 continue
             if claim is None:
-                await self._pause(self.poll_seconds)
+                if not self._stopping.is_set():
+                    await self.doorbell.wait(rung, self.idle_seconds)
                 continue
             await self._run(worker, claim)
 

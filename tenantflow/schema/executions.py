@@ -14,6 +14,7 @@ from tenantflow.context import Info
 from tenantflow.db import models
 from tenantflow.db.rows import is_loaded
 from tenantflow.enums import ExecutionStatus
+from tenantflow.events.batch import FeedBatch
 from tenantflow.events.record import encode_event_cursor
 from tenantflow.schema.arguments import aware, filter_id, given, page_args, statuses
 from tenantflow.schema.connections import Connection, Listed, connection
@@ -158,20 +159,27 @@ class ExecutionEvent:
         )
     )
     row: strawberry.Private[models.ExecutionEvent]
+    # The feed's read it came with (live events): it holds the event's execution.
+    batch: strawberry.Private[FeedBatch | None] = None
 
     @classmethod
-    def from_row(cls, row: models.ExecutionEvent) -> ExecutionEvent:
+    def from_row(cls, row: models.ExecutionEvent, batch: FeedBatch | None = None) -> ExecutionEvent:
         return cls(
             status=row.status,
             step=ExecutionStep.from_snapshot(row.step) if row.step else None,
             at=row.at,
             cursor=encode_event_cursor(row.seq),
             row=row,
+            batch=batch,
         )
 
     @strawberry.field
     async def execution(self, info: Info) -> Execution:
-        execution = await load_execution(info, self.row.execution_id)
+        if self.batch is None:
+            execution = await load_execution(info, self.row.execution_id)
+        else:  # read with the event, for every subscriber at once
+            row = self.batch.executions.get(self.row.execution_id)
+            execution = Execution.from_row(row) if row else None
         if execution is None:  # events go with their execution (cascading foreign key)
             raise LookupError("an event refers to an execution that does not exist")
         return execution

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import Any
 
 import strawberry
 from sqlmodel import col, select
@@ -16,37 +17,41 @@ from tenantflow.db.faults import is_unavailable
 from tenantflow.db.models import Execution as ExecutionRow
 from tenantflow.db.models import ExecutionEvent as EventRow
 from tenantflow.errors import ErrorCode, Refusal
-from tenantflow.events.record import decode_event_cursor
-from tenantflow.events.stream import (
+from tenantflow.events.batch import FeedEvent
+from tenantflow.events.reading import (
     CursorExpired,
     CursorUnknown,
     EventFilter,
     check_resumable,
-    follow,
-    stream_position,
 )
+from tenantflow.events.record import decode_event_cursor
+from tenantflow.events.stream import AccessCheck, follow
 from tenantflow.schema.arguments import filter_id, given
 from tenantflow.schema.executions import ExecutionEvent
 from tenantflow.schema.guards import requires
 from tenantflow.schema.ids import uuid_of
 from tenantflow.services.identity.credentials import connection_authorization
 
-# Open subscriptions re-check their credentials this often (the contract allows 60 s).
+# Open subscriptions re-check their credentials this often (the contract allows 60 s), and at
+# once when a revocation in their tenant wakes them.
 RECHECK_SECONDS = 30.0
 REVOKED_CLOSE_CODE = 4403
+# A subscriber whose client stopped reading, so that its queue of undelivered events overflowed
+# (events/subscriber.py): the socket is closed; the client resumes with `after: <last cursor>`.
+SLOW_CONSUMER_CLOSE_CODE = 4008
+SLOW_CONSUMER_REASON = "slow consumer: resume with after"
 
 
-def _access_check(info: Info) -> Callable[[], Awaitable[bool]]:
-    """A check, run at most every RECHECK_SECONDS, that the connection's credentials still hold.
-
-    When they no longer do, the websocket is closed with 4403 and a reason.
+def _access_check(info: Info) -> AccessCheck:
+    """A check, run at most every RECHECK_SECONDS (or at once when asked), that the connection's
+    credentials still hold. When they no longer do, the websocket is closed with 4403 and a reason.
     """
     context = info.context
     checked_at = time.monotonic()
 
-    async def still_allowed() -> bool:
+    async def still_allowed(now: bool) -> bool:
         nonlocal checked_at
-        if time.monotonic() - checked_at < RECHECK_SECONDS:
+        if not now and time.monotonic() - checked_at < RECHECK_SECONDS:
             return True
         checked_at = time.monotonic()
         try:
@@ -68,6 +73,31 @@ def _access_check(info: Info) -> Callable[[], Awaitable[bool]]:
         return allowed
 
     return still_allowed
+
+
+def _closer(info: Info) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Closes the subscriber's socket when it fell too far behind."""
+    request = info.context.request
+
+    async def close() -> None:
+        if isinstance(request, WebSocket):
+            await request.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
+
+    return close
+
+
+def _follow(info: Info, after: int | None, where: EventFilter) -> AsyncGenerator[FeedEvent, None]:
+    context = info.context
+    return follow(
+        context.runtime.events.feeds,
+        context.db,
+        after,
+        where,
+        user_id=context.require_principal().user_id,
+        still_allowed=_access_check(info),
+        recheck_seconds=RECHECK_SECONDS,
+        on_overflow=_closer(info),
+    )
 
 
 async def _latest_event(info: Info, execution_id: uuid.UUID) -> EventRow | None:
@@ -106,15 +136,9 @@ class ExecutionSubscription:
         yield ExecutionEvent.from_row(current)
         if current.status.is_terminal:
             return
-        async for event in follow(
-            info.context.db,
-            info.context.runtime.events,
-            current.seq,
-            EventFilter(execution_id=key),
-            still_allowed=_access_check(info),
-        ):
-            yield ExecutionEvent.from_row(event)
-            if _ends_stream(event):
+        async for event in _follow(info, current.seq, EventFilter(execution_id=key)):
+            yield ExecutionEvent.from_row(event.row, event.batch)
+            if _ends_stream(event.row):
                 return
 
     @strawberry.subscription(
@@ -135,9 +159,8 @@ class ExecutionSubscription:
         db = info.context.db
         # An unknown or foreign workflow simply has no events.
         where = EventFilter(workflow_id=filter_id(workflow_id, "Workflow"))
-        if after is None:
-            position = await stream_position(db)
-        else:
+        position = None  # live from now: from where the tenant's feed is
+        if after is not None:
             decoded = decode_event_cursor(after)
             if decoded is None:
                 raise Refusal("Invalid cursor", ErrorCode.BAD_USER_INPUT)
@@ -150,11 +173,5 @@ class ExecutionSubscription:
             except CursorUnknown:
                 raise Refusal("Invalid cursor", ErrorCode.BAD_USER_INPUT) from None
             position = decoded
-        async for event in follow(
-            db,
-            info.context.runtime.events,
-            position,
-            where,
-            still_allowed=_access_check(info),
-        ):
-            yield ExecutionEvent.from_row(event)
+        async for event in _follow(info, position, where):
+            yield ExecutionEvent.from_row(event.row, event.batch)

@@ -27,10 +27,12 @@ from tenantflow.enums import ExecutionStatus, Plan, Role
 from tenantflow.events.record import decode_event_cursor
 from tenantflow.executor.step_context import NodeServices
 from tenantflow.executor.workers import Executor
+from tenantflow.runtime import Runtime
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
 from tests.api.websocket import graphql_ws
 from tests.api.workflow_helpers import create_workflow, key_of, run_workflow
+from tests.conftest import runtime_of
 from tests.polling import eventually
 
 EXECUTION = """
@@ -111,10 +113,14 @@ async def api(server: ASGIApp) -> AsyncIterator[GraphQLClient]:
 
 @asynccontextmanager
 async def executor_of_another_process(
-    sessions: SessionFactory, settings: Settings
+    sessions: SessionFactory, settings: Settings, wakeups: Runtime | None = None
 ) -> AsyncIterator[Executor]:
+    """An executor of its own; with `wakeups`, its commits wake that application's subscribers
+    as another process's would (through LISTEN/NOTIFY or Redis)."""
+    if wakeups is not None:
+        sessions = SessionFactory(sessions.engine, session_info=wakeups.events.session_info)
     nodes = NodeServices.from_settings(settings)
-    executor = Executor(sessions, nodes=nodes, workers=2, lease_seconds=5, poll_seconds=0.05)
+    executor = Executor(sessions, nodes=nodes, workers=2, lease_seconds=5, idle_seconds=0.05)
     await executor.start()
     try:
         yield executor
@@ -376,7 +382,7 @@ subscription {
 
 
 async def test_cancels_racing_the_executor_leave_events_in_order_of_time_and_position(
-    app: ASGIApp,
+    lifespan: LifespanManager,
     gql: GraphQLClient,
     members: Members,
     sessions: SessionFactory,
@@ -386,13 +392,13 @@ async def test_cancels_racing_the_executor_leave_events_in_order_of_time_and_pos
     owner = await members.tenant(plan=Plan.PRO)
     workflow = await create_workflow(gql, owner, definition=delaying(2_000))
     runs = [(await run_workflow(gql, owner, workflow["id"]))["id"] for _ in range(3)]
-    async with graphql_ws(app) as ws:
+    async with graphql_ws(lifespan.app) as ws:
         assert (await ws.init(owner.token))["type"] == "connection_ack"
         await ws.subscribe(EXECUTION_EVENTS)
         seen: list[dict[str, Any]] = []
         ended: set[str] = set()
         # when an executor runs them and each is cancelled once its delay runs (mid-node)
-        async with executor_of_another_process(sessions, settings):
+        async with executor_of_another_process(sessions, settings, runtime_of(lifespan)):
             while len(ended) < len(runs):
                 event = (await ws.next_data(seconds=20))["executionEvents"]
                 seen.append(event)

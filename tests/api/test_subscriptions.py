@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -13,14 +14,19 @@ from sqlmodel import col
 from starlette.types import ASGIApp
 
 from tenantflow.app import build_app
+from tenantflow.db.models import Execution as ExecutionRow
 from tenantflow.db.models import Membership
 from tenantflow.db.session import SessionFactory
 from tenantflow.enums import Role
+from tenantflow.events import subscriber
+from tenantflow.events.record import record_execution_event
 from tenantflow.schema import subscriptions
 from tenantflow.schema.ids import to_global_id
 from tenantflow.settings import Settings
 from tests.api.conftest import GraphQLClient, Member, Members
-from tests.api.websocket import graphql_ws
+from tests.api.websocket import GraphQLWebSocket, graphql_ws
+from tests.api.workflow_helpers import key_of
+from tests.conftest import runtime_of
 
 CREATE_WORKFLOW = """
 mutation($input: CreateWorkflowInput!) {
@@ -205,7 +211,7 @@ async def test_a_removed_member_is_disconnected_with_4403(
     sessions: SessionFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(subscriptions, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(subscriptions, "RECHECK_SECONDS", 1.0)
     editor = await members.tenant(role=Role.EDITOR)
     async with graphql_ws(app) as ws:
         await ws.init(editor.token)
@@ -223,18 +229,27 @@ async def test_a_removed_member_is_disconnected_with_4403(
 
 
 async def test_changes_made_by_another_server_process_reach_the_subscriber(
-    app: ASGIApp, members: Members, settings: Settings
+    members: Members, settings: Settings, backend: str
 ) -> None:
-    # given a second application instance on the same database (its own in-process broker)
+    # given two application instances on one database, each with wake-ups of its own: on
+    # PostgreSQL they reach each other through LISTEN/NOTIFY (the safety poll is an hour, so
+    # nothing else could bring the events); the embedded default serves one process and has no
+    # transport, so there the safety poll brings them
+    poll = 3600.0 if backend == "postgresql" else 0.5
+    both = settings.model_copy(update={"live_safety_poll_seconds": poll})
     editor = await members.tenant(role=Role.EDITOR)
-    async with LifespanManager(build_app(settings)) as other:
+    async with (
+        LifespanManager(build_app(both)) as here,
+        LifespanManager(build_app(both)) as other,
+    ):
         transport = httpx.ASGITransport(app=other.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://other") as http:
             other_gql = GraphQLClient(http)
             workflow_id = await create_workflow(other_gql, editor)
-            async with graphql_ws(app) as ws:
+            async with graphql_ws(here.app) as ws:
                 await ws.init(editor.token)
                 await ws.subscribe(EXECUTION_EVENTS, {"workflowId": workflow_id})
+                await asyncio.sleep(0.2)  # subscribed
                 # when the other instance runs and cancels an execution
                 execution_id = await run(other_gql, editor, workflow_id)
                 await cancel(other_gql, editor, execution_id)
@@ -244,3 +259,154 @@ async def test_changes_made_by_another_server_process_reach_the_subscriber(
         (execution_id, "QUEUED"),
         (execution_id, "CANCELLED"),
     ]
+
+
+REMOVE_MEMBER = "mutation($id: ID!) { removeMember(userId: $id) { __typename } }"
+CREATE_API_KEY = """
+mutation($input: CreateApiKeyInput!) {
+  createApiKey(input: $input) { ... on CreateApiKeyPayload { apiKey { id } secret } }
+}
+"""
+REVOKE_API_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }"
+
+
+async def _closed_within(ws: GraphQLWebSocket, seconds: float) -> WebSocketDisconnect:
+    with pytest.raises(WebSocketDisconnect) as closed:
+        message: dict[str, Any] = await ws.receive(seconds=seconds)
+        raise AssertionError(f"expected a close, got {message}")
+    return closed.value
+
+
+@pytest.mark.parametrize("revocation", ["member removed", "API key revoked"])
+async def test_a_revocation_closes_open_subscriptions_at_once_not_at_the_recheck(
+    app: ASGIApp, gql: GraphQLClient, members: Members, revocation: str
+) -> None:
+    # given a subscription whose periodic re-check is far off (the backstop: 30 s)
+    assert subscriptions.RECHECK_SECONDS >= 30
+    owner = await members.tenant(role=Role.OWNER)
+    editor = await members.member(owner.tenant_id, role=Role.EDITOR)
+    token = editor.token
+    if revocation == "API key revoked":
+        created = await gql.ok(
+            CREATE_API_KEY, {"input": {"name": "ci", "role": "VIEWER"}}, as_=owner
+        )
+        token = created["createApiKey"]["secret"]
+    async with graphql_ws(app) as ws:
+        assert (await ws.init(token))["type"] == "connection_ack"
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)  # subscribed
+        # when its access is taken away through the API
+        if revocation == "member removed":
+            await gql.ok(REMOVE_MEMBER, {"id": to_global_id("User", editor.user_id)}, as_=owner)
+        else:
+            key_id = created["createApiKey"]["apiKey"]["id"]
+            await gql.ok(REVOKE_API_KEY, {"id": key_id}, as_=owner)
+        # then the socket is closed with 4403 within a few seconds
+        closed = await _closed_within(ws, seconds=3)
+    assert (closed.code, closed.reason) == (4403, "credentials revoked")
+
+
+async def test_a_revocation_in_another_tenant_leaves_subscriptions_open(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    owner = await members.tenant(role=Role.OWNER)
+    other_owner = await members.tenant(role=Role.OWNER)
+    leaving = await members.member(other_owner.tenant_id, role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, owner)
+    async with graphql_ws(app) as ws:
+        await ws.init(owner.token)
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)
+        await gql.ok(REMOVE_MEMBER, {"id": to_global_id("User", leaving.user_id)}, as_=other_owner)
+        execution_id = await run(gql, owner, workflow_id)
+        event = (await ws.next_data())["executionEvents"]
+    assert event["execution"]["id"] == execution_id
+
+
+async def test_graphiqls_capitalised_authorization_key_is_accepted(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    # given GraphiQL's connection_init: its Headers tab, `{"Authorization": "Bearer …"}`
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    async with graphql_ws(app) as ws:
+        # then the server acknowledges it and the subscription delivers
+        assert (await ws.init(editor.token, key="Authorization"))["type"] == "connection_ack"
+        await ws.subscribe(EXECUTION_EVENTS, {"workflowId": workflow_id})
+        await asyncio.sleep(0.2)
+        execution_id = await run(gql, editor, workflow_id)
+        event = (await ws.next_data())["executionEvents"]
+    assert (event["execution"]["id"], event["status"]) == (execution_id, "QUEUED")
+
+
+async def test_a_subscriber_whose_queue_overflows_is_closed_with_4008(
+    lifespan: LifespanManager,
+    gql: GraphQLClient,
+    members: Members,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given subscribers that may fall at most 2 events behind
+    monkeypatch.setattr(subscriber, "QUEUE_SIZE", 2)
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    execution_id = await run(gql, editor, workflow_id)
+    async with graphql_ws(lifespan.app) as ws:
+        await ws.init(editor.token)
+        await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)
+        # when 3 events commit at once (one transaction), more than the queue holds
+        writer = SessionFactory(
+            sessions.engine, session_info=runtime_of(lifespan).events.session_info
+        )
+        async with writer.tenant_transaction(editor.tenant_id) as session:
+            execution = await session.get(ExecutionRow, key_of(execution_id))
+            assert execution is not None
+            for _ in range(3):
+                await record_execution_event(session, execution=execution)
+        # then the socket is closed as a slow consumer, with the way back in the reason
+        closed = await _closed_within(ws, seconds=5)
+    assert closed.code == subscriptions.SLOW_CONSUMER_CLOSE_CODE == 4008
+    assert "after" in closed.reason
+
+
+EVENTS_WITH_EXECUTION = """
+subscription {
+  executionEvents { status execution { id status output input workflow { id } } }
+}
+"""
+
+
+async def test_a_live_events_execution_is_read_with_the_event_and_answers_every_field(
+    app: ASGIApp, gql: GraphQLClient, members: Members
+) -> None:
+    # given subscribers that select the event's execution, its payloads and its workflow
+    editor = await members.tenant(role=Role.EDITOR)
+    workflow_id = await create_workflow(gql, editor)
+    async with graphql_ws(app) as first, graphql_ws(app) as second:
+        for ws in (first, second):
+            await ws.init(editor.token)
+            await ws.subscribe(EVENTS_WITH_EXECUTION, {})
+        await asyncio.sleep(0.2)
+        # when a run is queued with an input
+        variables = {"input": {"workflowId": workflow_id, "input": {"n": 1}}}
+        data = await gql.ok(RUN, variables, as_=editor)
+        execution_id = data["runWorkflow"]["execution"]["id"]
+        # then both see it with the execution as it was read with the event
+        for ws in (first, second):
+            queued = (await ws.next_data())["executionEvents"]
+            assert queued["execution"] == {
+                "id": execution_id,
+                "status": "QUEUED",
+                "output": None,
+                "input": {"n": 1},
+                "workflow": {"id": workflow_id},
+            }
+        # and, once it is cancelled, as it is then
+        await cancel(gql, editor, execution_id)
+        for ws in (first, second):
+            cancelled = (await ws.next_data())["executionEvents"]
+            assert (cancelled["status"], cancelled["execution"]["status"]) == (
+                "CANCELLED",
+                "CANCELLED",
+            )

@@ -20,8 +20,9 @@ class GraphQLWebSocket:
         self.socket = socket
         self._ids = itertools.count(1)
 
-    async def init(self, token: str | None) -> dict[str, Any]:
-        payload = {"authorization": f"Bearer {token}"} if token else {}
+    async def init(self, token: str | None, *, key: str = "authorization") -> dict[str, Any]:
+        """connection_init with the token under `key` (GraphiQL sends `Authorization`)."""
+        payload = {key: f"Bearer {token}"} if token else {}
         await self.socket.send_json({"type": "connection_init", "payload": payload})
         return await self.receive()
 

@@ -162,7 +162,7 @@ async def step_status(
 @asynccontextmanager
 async def executing(sessions: SessionFactory, *, workers: int = 2) -> AsyncIterator[Executor]:
     executor = Executor(
-        sessions, nodes=NODES, workers=workers, lease_seconds=LEASE_SECONDS, poll_seconds=0.05
+        sessions, nodes=NODES, workers=workers, lease_seconds=LEASE_SECONDS, idle_seconds=0.05
     )
     await executor.start()
     try:
@@ -367,7 +367,7 @@ async def test_a_lost_lease_stops_the_worker_even_before_its_heartbeat_notices(
     # given a worker whose next heartbeat is 10 s away, in a short delay
     actor = await new_tenant(sessions, settings)
     execution_id = await queue(sessions, actor, await new_workflow(sessions, actor, delaying(800)))
-    executor = Executor(sessions, nodes=NODES, workers=1, lease_seconds=30, poll_seconds=0.05)
+    executor = Executor(sessions, nodes=NODES, workers=1, lease_seconds=30, idle_seconds=0.05)
     await executor.start()
     try:
         await eventually(
@@ -392,7 +392,7 @@ async def test_stopping_hands_an_unfinished_execution_back_for_another_process(
     actor = await new_tenant(sessions, settings)
     execution_id = await queue(sessions, actor, await new_workflow(sessions, actor, delaying(1500)))
     executor = Executor(
-        sessions, nodes=NODES, workers=1, lease_seconds=LEASE_SECONDS, poll_seconds=0.05
+        sessions, nodes=NODES, workers=1, lease_seconds=LEASE_SECONDS, idle_seconds=0.05
     )
     await executor.start()
     await eventually(

@@ -72,7 +72,7 @@ async def executors(settings: Settings, count: int) -> AsyncIterator[list[Sessio
     factories = [SessionFactory(e, timeouts=TransactionTimeouts.of(settings)) for e in engines]
     nodes = NodeServices.from_settings(settings)
     running = [
-        Executor(f, nodes=nodes, workers=4, lease_seconds=10, poll_seconds=0.05) for f in factories
+        Executor(f, nodes=nodes, workers=4, lease_seconds=10, idle_seconds=0.05) for f in factories
     ]
     for executor in running:
         await executor.start()

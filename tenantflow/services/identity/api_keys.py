@@ -19,6 +19,7 @@ from tenantflow.db.pagination import Listing, SortOrder
 from tenantflow.db.session import TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Role
+from tenantflow.events.commit_hook import access_changed
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import FieldProblem, NotFound
 from tenantflow.services.identity.account_rules import name_problem, raise_problems
@@ -74,6 +75,7 @@ async def revoke_api_key(*, db: TenantDb, actor: Actor, key_id: uuid.UUID) -> Ap
             return key
         key.revoked_at = utcnow()
         (await lock_tenant(session)).auth_version += 1
+        access_changed(session, key.tenant_id)  # its open subscriptions re-check at once
         audit.record(
             session,
             actor=actor,

@@ -24,6 +24,7 @@ from tenantflow.db.models import Membership, RefreshTokenFamily, Tenant, User
 from tenantflow.db.session import SessionFactory
 from tenantflow.db.types import utcnow
 from tenantflow.enums import TenantStatus
+from tenantflow.events.commit_hook import user_changed
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import InvalidCredentials, NotFound
 from tenantflow.services.identity import sign_in
@@ -293,6 +294,7 @@ async def change_password(
         # Sessions that began before this are refused (credentials.py, refresh above); the new
         # one begins at this instant, so it is not.
         stored.sessions_valid_after = now
+        user_changed(session, user_id)  # the user's other subscriptions re-check at once
         stored.updated_at = now
         audit.record(
             session,

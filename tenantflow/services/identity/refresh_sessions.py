@@ -19,7 +19,9 @@ from tenantflow.auth.secrets import hash_token, new_refresh_token
 from tenantflow.auth.tokens import AccessTokenCodec
 from tenantflow.db.models import RefreshToken, RefreshTokenFamily
 from tenantflow.db.rows import updated_rows
+from tenantflow.db.session import require_tenant
 from tenantflow.db.types import utcnow
+from tenantflow.events.commit_hook import access_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +113,7 @@ async def revoke_sessions(
         statement = statement.where(col(RefreshTokenFamily.id) == family_id)
     if user_id is not None:
         statement = statement.where(col(RefreshTokenFamily.user_id) == user_id)
-    return await updated_rows(session, statement)
+    revoked = await updated_rows(session, statement)
+    if revoked:  # subscriptions opened with those sessions re-check at once
+        access_changed(session, require_tenant(session))
+    return revoked

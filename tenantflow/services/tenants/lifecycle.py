@@ -25,6 +25,7 @@ from tenantflow.db.rows import updated_rows
 from tenantflow.db.session import SessionFactory, TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Plan, Role, TenantStatus
+from tenantflow.events.commit_hook import access_changed
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, FieldProblem, NotFound
 from tenantflow.services.identity.account_rules import (
@@ -279,6 +280,7 @@ async def delete_tenant(*, db: TenantDb, actor: Actor) -> uuid.UUID:
         tenant.deleted_at = now
         tenant.updated_at = now
         tenant.auth_version += 1
+        access_changed(session, tenant.id)  # open subscriptions re-check at once
         await revoke_sessions(session, reason="tenant deleted")
         await updated_rows(
             session,
@@ -351,6 +353,7 @@ async def _operator_change(
             tenant.updated_at = utcnow()
             if change.get("status") is TenantStatus.SUSPENDED:
                 tenant.auth_version += 1
+                access_changed(session, tenant.id)
             audit.record(
                 session,
                 actor=None,

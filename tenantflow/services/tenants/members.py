@@ -30,6 +30,7 @@ from tenantflow.db.rows import updated_rows
 from tenantflow.db.session import SessionFactory, TenantDb
 from tenantflow.db.types import utcnow
 from tenantflow.enums import Role, TenantStatus
+from tenantflow.events.commit_hook import access_changed
 from tenantflow.services.actor import Actor
 from tenantflow.services.errors import Conflict, NotFound, PermissionDenied
 from tenantflow.services.identity.account_rules import (
@@ -259,6 +260,7 @@ async def update_member_role(
         membership.role = role
         membership.updated_at = utcnow()
         tenant.auth_version += 1
+        access_changed(session, tenant.id)  # open subscriptions re-check at once
         audit.record(
             session,
             actor=actor,
@@ -289,6 +291,7 @@ async def remove_member(*, db: TenantDb, actor: Actor, user_id: uuid.UUID) -> uu
         await revoke_sessions(session, reason="member removed", user_id=membership.user_id)
         await session.delete(membership)
         tenant.auth_version += 1
+        access_changed(session, tenant.id)  # open subscriptions re-check at once
         audit.record(
             session,
             actor=actor,

@@ -1,0 +1,25 @@
+"""What a feed hands its subscribers: each event with the read it came from.
+
+The read brings the events' executions along, so that a subscription whose selection names its
+event's execution costs no query of its own: one read serves every subscriber of the tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from tenantflow.db.models import Execution, ExecutionEvent
+
+
+@dataclass(frozen=True, eq=False)
+class FeedBatch:
+    events: list[ExecutionEvent]
+    # Without their large JSON columns (definition, input, output): as lists load them.
+    executions: dict[uuid.UUID, Execution]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    row: ExecutionEvent
+    batch: FeedBatch | None = None  # None: read by the subscriber itself (its replay)
