@@ -72,6 +72,25 @@ PLANS = {
         warm_up=False,
         profile_s=5,
     ),
+    # Only the live-status loads, at the full run's scale (20 tenants, 200 subscribers, 500 runs,
+    # 2,000 idle subscriptions), over a small data set: no rounds (bench/run.sh --live).
+    "live": Plan(
+        name="live",
+        volumes=Volumes(
+            tenants=20, members=20, workflows=100, executions=5, deployments=10, audit=10
+        ),
+        rounds=0,
+        duration_s=10,
+        max_duration_s=10,
+        concurrencies=(16,),
+        background_writers=8,
+        live_tenants=20,
+        live_subscribers=200,
+        live_executions=500,
+        idle_subscriptions=2000,
+        drain_s=0.0,
+        warm_up=False,
+    ),
     # Proves that every part runs; its figures mean nothing.
     "smoke": Plan(
         name="smoke",

@@ -4,6 +4,7 @@
 #   bench/run.sh            full run: 100 tenants, 1M executions, 3 interleaved rounds
 #   bench/run.sh --quick    10 tenants, one short round (under 3 minutes)
 #   bench/run.sh --smoke    a tiny data set, proves that every part runs (CI)
+#   bench/run.sh --live     only the live-status loads, at the full run's scale
 #   extra: --rounds N, --duration S (seconds per load run)
 #
 # It builds everything it measures and touches nothing it did not create: a PostgreSQL cluster
@@ -22,9 +23,10 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) MODE=quick ;;
     --smoke) MODE=smoke ;;
+    --live) MODE=live ;;
     --full) MODE=full ;;
     --rounds | --duration) DRIVER_ARGS+=("$1" "$2"); shift ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
