@@ -8,7 +8,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from tenantflow.commands import CommandError, add_command, keys, maintenance, schema, tenants
+from tenantflow.commands import (
+    CommandError,
+    add_command,
+    isolation,
+    keys,
+    maintenance,
+    schema,
+    tenants,
+)
 from tenantflow.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tenantflow")
@@ -24,6 +32,7 @@ examples:
   tenantflow generate-keys >> .env                keys for TENANTFLOW_ENV=production
   tenantflow tenant set-plan acme ENTERPRISE      the operator's tenant controls
   tenantflow export-schema > schema.graphql       the served SDL
+  tenantflow check-isolation --probe              audit tenant isolation (PostgreSQL)
 
 `tenantflow COMMAND --help` describes each command and its options.
 """
@@ -119,7 +128,7 @@ def parser() -> argparse.ArgumentParser:
         " a provider key and their audit trail; running it again changes nothing",
         seed_demo,
     )
-    for module in (tenants, maintenance, keys, schema):
+    for module in (tenants, maintenance, isolation, keys, schema):
         module.register(commands)
     return root
 
