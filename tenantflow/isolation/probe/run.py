@@ -9,6 +9,7 @@ from typing import Any
 from asgi_lifespan import LifespanManager
 from graphql import GraphQLSchema, is_non_null_type
 
+from tenantflow.global_ids import parse_global_id
 from tenantflow.isolation.findings import Finding
 from tenantflow.isolation.probe import scratch, walk
 from tenantflow.isolation.probe.client import Api, Body
@@ -74,20 +75,24 @@ class Probe:
     async def slots(
         self, viewer: ScratchTenant, candidates: dict[str, list[str]], kinds: Iterable[str]
     ) -> None:
-        """Each id slot of each root field of `kinds`, filled with each candidate in turn."""
-        wanted = set(kinds)
+        """Each id slot of each root field of `kinds`, filled with each candidate in turn and
+        compared with a missing id of the candidate's type (the slot's, for a malformed one)."""
+        wanted = set(kinds) - {"subscription"}
         for root, slot in walk.walked(self.schema, ("ID",)):
-            if root.kind not in wanted or root.kind == "subscription":
+            if root.kind not in wanted:
                 continue
             self.tally.slots += 1
             base = walk.required_arguments(root, viewer.marker)
             query = document(root, self.schema)
-            for label, value in _choices(candidates, slot):
-                missing = random_id_like(value, slot.type_hint if label == "malformed" else None)
+            baselines: dict[str, tuple[str, Body]] = {}  # a missing id's answer, by type
+            for label, value in _choices(candidates):
+                kind = _type_of(value) or slot.type_hint or "Node"
+                if kind not in baselines:
+                    missing = random_id_like(value, kind)
+                    variables = walk.with_value(base, slot, missing)
+                    baselines[kind] = (missing, await self.post(query, variables, viewer.token))
+                missing, baseline = baselines[kind]
                 answer = await self.post(query, walk.with_value(base, slot, value), viewer.token)
-                baseline = await self.post(
-                    query, walk.with_value(base, slot, missing), viewer.token
-                )
                 difference = differs(answer, value, baseline, missing)
                 if difference:
                     self.tally.findings.append(
@@ -119,7 +124,7 @@ class Probe:
                     if slot.type_hint
                     else other.ids
                 )
-                for label, value in _choices(_listed(hinted), slot):
+                for label, value in _choices(_listed(hinted)):
                     missing = random_id_like(value)
                     answer = await self._stream(
                         query, walk.with_value(base, slot, value), viewer, other_runs
@@ -172,13 +177,15 @@ def _listed(ids: dict[str, set[str]]) -> dict[str, list[str]]:
     return {kind: sorted(values)[:IDS_PER_TYPE] for kind, values in sorted(ids.items())}
 
 
-def _choices(candidates: dict[str, list[str]], slot: walk.Slot) -> list[tuple[str, str]]:
-    del slot  # every candidate goes into every slot: a mistyped lookup must hold as well
-    return [
-        (f"{kind} of the other tenant" if kind != "malformed" else kind, value)
-        for kind, values in candidates.items()
-        for value in values
-    ]
+def _choices(candidates: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(label, id) of every candidate: every one goes into every slot, since a lookup of the
+    wrong type must hold as well as one of the right type."""
+    return [(f"{kind} {value}", value) for kind, values in candidates.items() for value in values]
+
+
+def _type_of(value: str) -> str | None:
+    parsed = parse_global_id(value)
+    return parsed[0] if parsed else None
 
 
 async def probe(settings: Settings, *, report: Callable[[str], object] = print) -> list[Finding]:
