@@ -88,3 +88,27 @@ class Api:
             except WebSocketDisconnect as closed:
                 messages.append({"closed": closed.code})
         return messages
+
+    async def init_answer(self, token: str | None) -> int | None:
+        """How the server answers connection_init with `token`: None when acknowledged, else
+        the code it closed the socket with."""
+        try:
+            async with self.socket(token):
+                return None
+        except (WebSocketDisconnect, ExceptionGroup) as error:
+            code = close_code(error)
+            if code is None:
+                raise
+            return code
+
+
+def close_code(error: BaseException) -> int | None:
+    """The close code of a disconnect, found inside exception groups (the transport's tasks)."""
+    if isinstance(error, WebSocketDisconnect):
+        return error.code
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            code = close_code(inner)
+            if code is not None:
+                return code
+    return None
