@@ -22,6 +22,7 @@ from tenantflow.isolation.probe.run import Probe
 from tenantflow.isolation.probe.scratch import ScratchTenant
 from tenantflow.schema import schema
 from tenantflow.settings import Settings
+from tests.api.conftest import members
 from tests.conftest import server_settings
 from tests.pg_deployments import PostgresDatabase, Wiper
 
@@ -85,3 +86,6 @@ async def pair(hostile_app: ASGIApp) -> AsyncIterator[Pair]:
         yield Pair(api, a, b)
     finally:
         await api.aclose()
+
+
+__all__ = ["members"]  # the API tests' tenants-and-members fixture, shared
