@@ -197,7 +197,9 @@ class TenantLabels:
         if slug is None or tenant_id in self._slugs:
             return
         if len(self._slugs) >= self.capacity:
-            self._forget(labelled[0])
+            # Chosen again after the await: another request may have replaced `labelled[0]`
+            # meanwhile (that was a KeyError under a soak of 100 tenants).
+            self._forget(min(self._slugs, key=lambda known: self._counts.get(known, 0.0)))
         self._slugs[tenant_id] = slug
 
     def _decay(self) -> None:

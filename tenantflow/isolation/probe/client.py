@@ -17,13 +17,15 @@ Body = dict[str, Any]
 
 
 class Api:
-    """Posts operations to one application; `stream` runs one subscription over a websocket."""
+    """Posts operations to one application, in-process (`app`) or at `url` (a running server);
+    `stream` runs one subscription over a websocket."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp | None = None, *, url: str | None = None) -> None:
+        assert (app is None) != (url is None), "an application or a URL"
         self.app = app
-        self._http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://probe", timeout=30
-        )
+        self.url = url.rstrip("/") if url else "http://probe"
+        transport = httpx.ASGITransport(app=app) if app is not None else None
+        self._http = httpx.AsyncClient(transport=transport, base_url=self.url, timeout=30)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -44,8 +46,8 @@ class Api:
     @asynccontextmanager
     async def socket(self, token: str | None) -> AsyncIterator[AsyncWebSocketSession]:
         """A graphql-transport-ws socket, connection_init sent with `token` and acknowledged."""
-        transport = ASGIWebSocketTransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://probe") as http:
+        transport = ASGIWebSocketTransport(app=self.app) if self.app is not None else None
+        async with httpx.AsyncClient(transport=transport, base_url=self.url) as http:
             session: AsyncWebSocketSession
             async with aconnect_ws("/graphql", http, subprotocols=[PROTOCOL]) as session:
                 payload = {"authorization": f"Bearer {token}"} if token else {}
