@@ -118,19 +118,34 @@ class Worker:
             await asyncio.sleep(self.rng.uniform(0, 2 * think_ms) / 1000)
 
     async def listen(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
-        """The tenant's executionEvents until `stop`; each event checked."""
+        """The tenant's executionEvents until `stop`; each event checked. A stream that ends
+        (a database outage, say) is counted as an error and subscribed again."""
+        subscriptions = 0
+
+        async def subscribe(socket: Any) -> str:
+            nonlocal subscriptions
+            subscriptions += 1
+            operation = str(subscriptions)
+            message = {"id": operation, "type": "subscribe", "payload": {"query": EVENTS}}
+            await socket.send_json(message)
+            return operation
+
         async with self.api.socket(self.tenant.token) as socket:
-            await socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}})
+            await subscribe(socket)
             ready.set()
             while not stop.is_set():
                 try:
                     message: dict[str, Any] = await socket.receive_json(timeout=0.5)
                 except TimeoutError:
                     continue
-                if message.get("type") != "next" or "errors" in message.get("payload", {}):
-                    self.ledger.error(f"subscription {message.get('type')}")
-                    return
-                self.ledger.events += 1
-                payload = message["payload"]
+                kind, payload = message.get("type"), message.get("payload") or {}
+                if kind in ("error", "complete"):
+                    self.ledger.error(f"subscription {kind}")
+                    await subscribe(socket)
+                    continue
                 self.ledger.check(self.tenant.index, self.tenant.marker, payload, "event")
+                if "errors" in payload:
+                    self.ledger.error("subscription next with errors")
+                    continue
+                self.ledger.events += 1
                 self.tenant.events.append(payload["data"]["executionEvents"]["execution"]["id"])
