@@ -145,7 +145,8 @@ class Worker:
                     continue
                 self.ledger.check(self.tenant.index, self.tenant.marker, payload, "event")
                 if "errors" in payload:
-                    self.ledger.error("subscription next with errors")
+                    codes = {e.get("extensions", {}).get("code") for e in payload["errors"]}
+                    self.ledger.error(f"subscription {','.join(sorted(map(str, codes)))}")
                     continue
                 self.ledger.events += 1
                 self.tenant.events.append(payload["data"]["executionEvents"]["execution"]["id"])

@@ -35,6 +35,10 @@ mutation($input: SignUpInput!) { signUp(input: $input) {
   ... on Error { message } } }
 """
 DELETE_TENANT = "mutation { deleteTenant { __typename } }"
+UNFINISHED = (
+    "{ executions(first: 100, filter: {status: [QUEUED, RUNNING]}) { edges { node { id } } } }"
+)
+CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { __typename } }"
 # One row of each kind the API makes, so that every node type has an id to try.
 SEED_WORKFLOW = """
 mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) {
@@ -136,6 +140,11 @@ async def remove(api: Api, settings: Settings, tenants: list[ScratchTenant]) -> 
     """Delete each tenant through the API, then purge exactly them; the problems met, as notes."""
     notes: list[str] = []
     for tenant in tenants:
+        # Another server's executor may hold a scratch run: cancelled, it writes nothing later.
+        _, body = await api.post(UNFINISHED, token=tenant.token)
+        edges = ((body.get("data") or {}).get("executions") or {}).get("edges", [])
+        for edge in edges:
+            await api.post(CANCEL, {"id": edge["node"]["id"]}, token=tenant.token)
         status, body = await api.post(DELETE_TENANT, token=tenant.token)
         answer = ((body.get("data") or {}).get("deleteTenant") or {}).get("__typename", "")
         if not answer.endswith("Payload"):
