@@ -12,7 +12,7 @@ from bench.soak.run import soak
 from tests.conftest import server_settings
 from tests.pg_deployments import PostgresDatabase
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.soak]
+pytestmark = [pytest.mark.postgresql, pytest.mark.soak, pytest.mark.usefixtures("load_turn")]
 
 
 @pytest.fixture
@@ -32,15 +32,16 @@ async def test_100_tenants_for_60_seconds_see_only_their_own_and_lose_nothing(
         executor_workers=2,
     )
     printed: list[str] = []
-    # each tenant pauses 400 ms on average: some 250 requests/s offered, more than two shared
-    # cores serve, without starving the rest of the suite running beside it
-    ledger = await soak(settings, tenants=100, seconds=60, think_ms=400, report=printed.append)
+    # each tenant pauses 2 s on average (some 50 requests/s offered): the suite's other worker
+    # shares the two cores, and its own load tests (tests/faults/) failed with 503s beside a
+    # soak that saturated them; 100 tenants interleave their writes, runs and events all the same
+    ledger = await soak(settings, tenants=100, seconds=60, think_ms=2000, report=printed.append)
     print("\n".join(printed))  # the figures, in the test's output (-s or on failure)
     assert ledger.violations == []
     assert ledger.lost == []
     acknowledged = ledger.acknowledged.values()
     assert sum(len(a.workflows) for a in acknowledged) >= 100
-    assert sum(len(a.executions) for a in acknowledged) >= 50
+    assert sum(len(a.executions) for a in acknowledged) >= 100
     assert ledger.events > 0
     # an overloaded server may answer SERVICE_UNAVAILABLE (503, the contract's answer when no
     # connection is free in time); any other failure is a bug
