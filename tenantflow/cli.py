@@ -11,7 +11,15 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 
-from tenantflow.commands import CommandError, add_command, keys, maintenance, schema, tenants
+from tenantflow.commands import (
+    CommandError,
+    add_command,
+    isolation,
+    keys,
+    maintenance,
+    schema,
+    tenants,
+)
 from tenantflow.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tenantflow")
@@ -27,6 +35,7 @@ examples:
   tenantflow generate-keys >> .env                keys for TENANTFLOW_ENV=production
   tenantflow tenant set-plan acme ENTERPRISE      the operator's tenant controls
   tenantflow export-schema > schema.graphql       the served SDL
+  tenantflow check-isolation --probe              audit tenant isolation (PostgreSQL)
 
 `tenantflow COMMAND --help` describes each command and its options.
 """
@@ -143,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
         " a provider key and their audit trail; running it again changes nothing",
         seed_demo,
     )
-    for module in (tenants, maintenance, keys, schema):
+    for module in (tenants, maintenance, isolation, keys, schema):
         module.register(commands)
     return root
 

@@ -7,8 +7,10 @@ granted only `<prefix>_app`.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,20 @@ async def wiper(postgres_database: PostgresDatabase) -> AsyncIterator[Wiper]:
         yield wiper
     finally:
         await wiper.close()
+
+
+@pytest.fixture(scope="module")
+def load_turn(testrun_uid: str) -> Iterator[None]:
+    """The machine to this module's load tests alone: the soak and the fault tests each saturate
+    the cores, and beside each other the faults' statements ran past their timeouts (503s).
+    A file lock of the run's own; the other worker goes on with lighter tests, or waits here."""
+    path = Path(tempfile.gettempdir()) / f"tenantflow-load-turn-{testrun_uid}.lock"
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

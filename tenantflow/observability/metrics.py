@@ -241,7 +241,11 @@ class TenantLabels:
         if slug is None or tenant_id in self._slugs:
             return
         if len(self._slugs) >= self.capacity:
-            self._forget(labelled[0])
+            if not self.relabel:  # filled by other requests during the await
+                return
+            # Chosen again after the await: another request may have replaced `labelled[0]`
+            # meanwhile (that was a KeyError under a soak of 100 tenants).
+            self._forget(min(self._slugs, key=lambda known: self._counts.get(known, 0.0)))
         self._slugs[tenant_id] = slug
 
     def _decay(self) -> None:

@@ -42,6 +42,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from tenantflow.web.graphiql import GRAPHIQL_ASSETS_PATH, render_graphiql_html
+from tenantflow.web.transport_ws import CheckedTransportWSHandler
 
 ContextT = TypeVar("ContextT")
 ContextGetter = Callable[[Request | WebSocket, Response | WebSocket], Awaitable[ContextT]]
@@ -74,6 +75,9 @@ class GraphQLView(GraphQL[ContextT, None]):
 
     # Request errors carrying one of these `extensions.code` values get this status whatever the
     # media type (the contract wants 429 for a spent budget); the rest follow the spec.
+    # Messages of the wrong shape close with 4400 instead of raising inside Strawberry.
+    graphql_transport_ws_handler_class = CheckedTransportWSHandler
+
     request_error_statuses: ClassVar[Mapping[str, int]] = {
         "RATE_LIMITED": 429,
         "SERVICE_UNAVAILABLE": 503,

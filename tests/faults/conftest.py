@@ -10,3 +10,8 @@ __all__ = ["gql", "members"]
 @pytest.fixture
 def backend() -> str:
     return "postgresql"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _alone(load_turn: None) -> None:
+    """Never beside the soak (tests/conftest.py, load_turn)."""

@@ -37,10 +37,14 @@ def is_set(stored: Mapping[str, Any], name: str) -> bool:
 
 
 def _timezone(value: str) -> str | None:
+    refusal = "An IANA time zone, e.g. Europe/Berlin"
+    # IANA names are short; a long one made ZoneInfo's file lookup raise OSError (a 503).
+    if len(value) > 64:
+        return refusal
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return "An IANA time zone, e.g. Europe/Berlin"
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", a folder
+        return refusal
     return None
 
 
