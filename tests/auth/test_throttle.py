@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -19,8 +17,8 @@ from tenantflow.auth.throttle import (
     address_identifier,
     normalize_address,
 )
+from tests.redis_helpers import REDIS_URL
 
-REDIS_URL = os.environ.get("TENANTFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 EMAIL = "alice@example.com"
 ADDRESS = "203.0.113.7"
 
@@ -32,30 +30,9 @@ async def fail(
         await throttle.record_failure(email=email, address=address)
 
 
-# Redis fixtures are synchronous on purpose: pytest-asyncio cannot resolve an async fixture
-# through request.getfixturevalue() from inside a running loop, and `throttle` picks its backend so.
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except (redis.ConnectionError, OSError) as error:
-        client.close()
-        pytest.skip(f"no Redis at {REDIS_URL}: {error}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
-    """A key namespace of this test's own, removed afterwards."""
-    prefix = f"tftest-{uuid.uuid4().hex}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        redis_client.delete(*keys)
-
-
+# The Redis fixtures (tests/redis_helpers.py) are synchronous on purpose: pytest-asyncio cannot
+# resolve an async fixture through request.getfixturevalue() from inside a running loop, and
+# `throttle` picks its backend so.
 @pytest.fixture(params=["memory", "redis"])
 async def throttle(request: pytest.FixtureRequest) -> AsyncIterator[LoginThrottle]:
     if request.param == "memory":
