@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import platform
@@ -313,6 +314,11 @@ class Bench:
         _stop(first, second)
         return result
 
+    @functools.cached_property
+    def _tenant_index(self) -> dict[str, int]:
+        """The index of each loaded tenant, by its id as psql prints it."""
+        return {str(ids.tenant_id(i)): i for i in range(1, self.plan.volumes.tenants + 1)}
+
     def _commit_times(self, since: float) -> dict[tuple[int, int], float]:
         """(tenant index, position) -> commit time (epoch seconds) of each event since a time,
         from PostgreSQL's commit timestamps (track_commit_timestamp, set by bench/run.sh)."""
@@ -321,7 +327,7 @@ class Bench:
             f" FROM execution_events WHERE at >= to_timestamp({since})",
             database=database.TENANTFLOW_DB,
         )
-        index = {str(ids.tenant_id(i)): i for i in range(1, self.plan.volumes.tenants + 1)}
+        index = self._tenant_index
         times = {}
         for line in rows.splitlines():
             tenant, seq, committed = line.split("|")
@@ -342,7 +348,7 @@ class Bench:
             f" WHERE e.at >= to_timestamp({since}) GROUP BY e.tenant_id",
             database=database.TENANTFLOW_DB,
         )
-        index = {str(ids.tenant_id(i)): i for i in range(1, self.plan.volumes.tenants + 1)}
+        index = self._tenant_index
         counts = {}
         for line in rows.splitlines():
             tenant, count = line.split("|")
@@ -359,7 +365,7 @@ class Bench:
             f"SELECT id, tenant_id FROM executions WHERE id IN ({listed})",
             database=database.TENANTFLOW_DB,
         )
-        index = {str(ids.tenant_id(i)): i for i in range(1, self.plan.volumes.tenants + 1)}
+        index = self._tenant_index
         return {
             execution: index[tenant]
             for execution, tenant in (line.split("|") for line in rows.splitlines())
