@@ -19,7 +19,7 @@ from typing import TypeVar
 from tenantflow.db.faults import is_unavailable
 from tenantflow.db.session import TenantDb
 from tenantflow.events.batch import FeedBatch
-from tenantflow.events.reading import BATCH, read_with_executions, stream_position
+from tenantflow.events.reading import BATCH, reading_with_executions, stream_position
 from tenantflow.events.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -70,16 +70,16 @@ class TenantFeed:
 
     async def _catch_up(self) -> None:
         while True:
-            events, executions = await read_with_executions(self.db, self.position)
-            if not events:
-                return
-            # No await from here to the position: a subscriber joining meanwhile is told the
-            # position of the last event it was not given.
-            batch = FeedBatch(events, executions)
-            for subscriber in list(self.subscribers):
-                if not subscriber.offer(batch):
-                    self._drop_overflowed(subscriber)
-            self.position = events[-1].seq
+            async with reading_with_executions(self.db, self.position) as (events, executions):
+                if not events:
+                    return
+                # No await from here to the position: a subscriber joining meanwhile is told
+                # the position of the last event it was not given.
+                batch = FeedBatch(events, executions)
+                for subscriber in list(self.subscribers):
+                    if not subscriber.offer(batch):
+                        self._drop_overflowed(subscriber)
+                self.position = events[-1].seq
             if len(events) < BATCH:
                 return
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -74,11 +76,13 @@ async def read_after(db: TenantDb, after: int, where: EventFilter) -> list[Execu
         return list((await session.exec(statement)).all())
 
 
-async def read_with_executions(
+@asynccontextmanager
+async def reading_with_executions(
     db: TenantDb, after: int
-) -> tuple[list[ExecutionEvent], dict[uuid.UUID, Execution]]:
+) -> AsyncIterator[tuple[list[ExecutionEvent], dict[uuid.UUID, Execution]]]:
     """The tenant's events after position `after`, and their executions, in one statement:
-    what a feed reads for all of its subscribers."""
+    what a feed reads for all of its subscribers. Handed over before the reading transaction
+    ends, so that its end is not on the way to the subscribers."""
     statement = (
         select(ExecutionEvent, Execution)
         .join(Execution, col(Execution.id) == col(ExecutionEvent.execution_id))
@@ -89,4 +93,4 @@ async def read_with_executions(
     )
     async with db.reader() as session:
         rows = (await session.exec(statement)).all()
-    return [event for event, _ in rows], {execution.id: execution for _, execution in rows}
+        yield [event for event, _ in rows], {execution.id: execution for _, execution in rows}

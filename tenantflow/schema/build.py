@@ -33,6 +33,7 @@ from tenantflow.schema.masking import LoggingSchema, MaskUnexpectedErrors
 from tenantflow.schema.projection.extension import ProjectedQueries
 from tenantflow.schema.protection import Protection
 from tenantflow.schema.safe_text import RefuseUnsafeText
+from tenantflow.schema.shared_answers import SharedAnswersExecutor
 from tenantflow.schema.suggestions import HideSuggestions
 from tenantflow.schema.transactions import SharedReadsForQueriesOnly
 
@@ -92,4 +93,6 @@ def build_schema(*, projection: bool = True, introspection: bool = True) -> stra
         types=NODE_TYPES,
         # Extensions are passed as classes: instances would be shared by concurrent requests.
         extensions=extensions,
+        # A feed's event is executed once for the subscribers that ask the same of it.
+        execution_context_class=SharedAnswersExecutor,
     )
