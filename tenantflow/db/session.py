@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Result
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 TENANT_KEY = "tenant_id"
 AFTER_COMMIT_KEY = "after_commit"
+BEFORE_COMMIT_KEY = "before_commit"
 TIMEOUTS_KEY = "timeouts"
 SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
 SET_TENANT_AND_TIMEOUTS_SQL = text(
@@ -174,6 +175,26 @@ def after_commit(
     callbacks.setdefault(key if key is not None else object(), callback)
 
 
+BeforeCommit = TypeVar("BeforeCommit", bound=Callable[[Session], None])
+
+
+def before_commit(
+    session: Session | AsyncSession, callback: BeforeCommit, *, key: Hashable
+) -> BeforeCommit:
+    """Run `callback(session)` as the last step of the transaction of `session`, before it
+    commits: what it executes commits or rolls back with the rest. Once per transaction per
+    `key`; returns the callback registered under it (the first one asked for)."""
+    callbacks: dict[Hashable, Any] = session.info.setdefault(BEFORE_COMMIT_KEY, {})
+    kept: BeforeCommit = callbacks.setdefault(key, callback)
+    return kept
+
+
+@event.listens_for(Session, "before_commit")
+def _run_before_commit(session: Session) -> None:
+    for callback in session.info.pop(BEFORE_COMMIT_KEY, {}).values():
+        callback(session)
+
+
 def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop(AFTER_COMMIT_KEY, {}).values():
         try:
@@ -183,7 +204,8 @@ def _run_after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_after_commit(session: Session) -> None:
+def _forget_commit_callbacks(session: Session) -> None:
+    session.info.pop(BEFORE_COMMIT_KEY, None)
     session.info.pop(AFTER_COMMIT_KEY, None)
 
 

@@ -2,8 +2,11 @@
 
 `publish` is called after a commit and never waits: the wake-up reaches this process's feeds and
 doorbell at once, and is batched for the transport by one sender task (a burst of commits goes
-out as one message). A wake-up that a transport loses costs latency, never an event: feeds
-re-read the table on the safety poll, and executors claim on their own timeout.
+out as one message). A transport that can send as part of the writing transaction (PostgreSQL's
+NOTIFY, `commit_statement`) is given the wake-ups before the commit instead, so that they leave
+with it; after the commit they are then only delivered here (`deliver_here`). A wake-up that a
+transport loses costs latency, never an event: feeds re-read the table on the safety poll, and
+executors claim on their own timeout.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy.sql.base import Executable
 
 from tenantflow.events.wakeups import Wakeup, decode, encode
 
@@ -36,6 +41,10 @@ class Transport(Protocol):
 
     async def send(self, payload: str) -> None: ...
 
+    def commit_statement(self, payload: str) -> tuple[Executable, dict[str, Any]] | None:
+        """A statement that sends `payload` when the transaction it runs in commits; None when
+        the transport cannot (its payloads are sent after the commit)."""
+
     async def stop(self) -> None: ...
 
 
@@ -49,6 +58,9 @@ class Broker:
         self._pending: dict[Wakeup, None] = {}  # ordered, without repeats
         self._has_pending = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
+        # Whether writers send their wake-ups in their own transactions (`commit_statements`).
+        probe = transport.commit_statement(encode(self.origin, [])) if transport else None
+        self.sends_with_commit = probe is not None
 
     def connect(self, deliver: Deliver, resync: Callable[[], None]) -> None:
         """Where wake-ups go in this process, and what to do when some may have been lost."""
@@ -71,11 +83,28 @@ class Broker:
         if self.transport is not None:
             await self.transport.stop()
 
+    def commit_statements(self, wakeups: list[Wakeup]) -> list[tuple[Executable, dict[str, Any]]]:
+        """The statements that send `wakeups` to the other processes with the commit of the
+        transaction they run in (`sends_with_commit`)."""
+        assert self.transport is not None
+        statements = []
+        for start in range(0, len(wakeups), MAX_BATCH):
+            statement = self.transport.commit_statement(
+                encode(self.origin, wakeups[start : start + MAX_BATCH])
+            )
+            assert statement is not None
+            statements.append(statement)
+        return statements
+
     def publish(self, wakeup: Wakeup) -> None:
         self._deliver(wakeup)
         if self.transport is not None:
             self._pending[wakeup] = None
             self._has_pending.set()
+
+    def deliver_here(self, wakeup: Wakeup) -> None:
+        """A wake-up whose transaction sent it to the other processes already."""
+        self._deliver(wakeup)
 
     def _receive(self, payload: str) -> None:
         origin, wakeups = decode(payload)

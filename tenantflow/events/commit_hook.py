@@ -2,7 +2,9 @@
 
 The process's broker travels in every session's `info` (SessionFactory's `session_info`), so a
 writer needs nothing but its session; a session without one (a command's) announces nothing, and
-the safety poll and re-checks find its changes later.
+the safety poll and re-checks find its changes later. Where the transport can (PostgreSQL's
+NOTIFY), a transaction's wake-ups are sent by its last statement and leave with its commit; this
+process's own feeds and executors are woken once it has committed.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import uuid
 from functools import partial
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tenantflow.db.session import after_commit
+from tenantflow.db.session import after_commit, before_commit
 from tenantflow.events.wakeups import Kind, Wakeup
 
 if TYPE_CHECKING:
@@ -29,9 +32,28 @@ def session_info(broker: Broker) -> dict[str, object]:
 
 def announce(session: AsyncSession, wakeup: Wakeup) -> None:
     """Publish `wakeup` after the session's transaction commits (once however often asked)."""
-    broker = session.info.get(BROKER_KEY)
-    if broker is not None:
+    broker: Broker | None = session.info.get(BROKER_KEY)
+    if broker is None:
+        return
+    if not broker.sends_with_commit:
         after_commit(session, partial(broker.publish, wakeup), key=wakeup)
+        return
+    sender = before_commit(session, _SentWithCommit(broker), key=BROKER_KEY)
+    sender.wakeups[wakeup] = None
+    after_commit(session, partial(broker.deliver_here, wakeup), key=wakeup)
+
+
+class _SentWithCommit:
+    """The wake-ups of one transaction, sent by its last statements."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.wakeups: dict[Wakeup, None] = {}  # ordered, without repeats
+
+    def __call__(self, session: Session) -> None:
+        connection = session.connection()
+        for statement, parameters in self.broker.commit_statements(list(self.wakeups)):
+            connection.execute(statement, parameters)
 
 
 def events_written(session: AsyncSession, tenant_id: uuid.UUID) -> None:

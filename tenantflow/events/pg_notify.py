@@ -1,8 +1,10 @@
 """Wake-ups between processes over PostgreSQL LISTEN/NOTIFY: one connection per process.
 
 The connection is the process's own (outside the pool: LISTEN holds it for good), made as the
-runtime role; it both listens and sends. Lost, it is made again, and the broker resyncs (every
-feed reads, every idle executor claims), since notifications sent meanwhile are gone.
+runtime role; it listens. Writers send their wake-ups in their own transaction (a `pg_notify`
+just before the commit): PostgreSQL delivers them when, and only if, it commits, with nothing to
+wait for in between. Lost, the connection is made again, and the broker resyncs (every feed
+reads, every idle executor claims), since notifications sent meanwhile are gone.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.base import Executable
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "tenantflow_wakeups"
+_NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Start-up waits this long for the first connection, then goes on (it keeps trying meanwhile).
 START_WAIT_SECONDS = 2.0
@@ -56,6 +61,9 @@ class PgNotify:
         if connection is None or connection.is_closed():
             raise ConnectionError("no LISTEN connection")
         await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+
+    def commit_statement(self, payload: str) -> tuple[Executable, dict[str, Any]]:
+        return _NOTIFY, {"channel": CHANNEL, "payload": payload}
 
     async def stop(self) -> None:
         if self._keeper is not None:

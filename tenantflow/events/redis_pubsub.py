@@ -44,6 +44,9 @@ class RedisPubSub:
     async def send(self, payload: str) -> None:
         await self._client.publish(self.channel, payload)
 
+    def commit_statement(self, payload: str) -> None:
+        return None  # Redis is not in the database's transaction: sent after the commit
+
     async def stop(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
