@@ -154,6 +154,10 @@ class LiveResult:
     first_error: str | None
     latencies_ms: list[float]
     from_commit: int  # latencies measured from the commit (the rest from the event's `at`)
+    # The same, split by arrival: while runs were still being submitted (the servers also
+    # answering runWorkflow), and after the last submission was answered.
+    while_submitting_ms: list[float]
+    after_submitting_ms: list[float]
 
 
 def _execution_uuid(global_id: str) -> str:
@@ -214,6 +218,7 @@ async def live_load(
         results = await asyncio.gather(
             *(_submit(client, servers[1 - t % 2], by_tenant[t], j, gate) for t, j in plan)
         )
+    submitted = time.time()
     for (tenant, _), execution in zip(plan, results, strict=True):
         if execution is not None:
             owners[execution] = tenant
@@ -228,6 +233,7 @@ async def live_load(
         owners=owners,
         expected=expected,
         committed=await asyncio.to_thread(commit_times, started),
+        submitted=submitted,
         executions=executions,
         submit_errors=results.count(None),
         other_runs=len(others),
@@ -263,6 +269,7 @@ def _summarise(
     owners: dict[str, int],
     expected: dict[int, int],
     committed: dict[tuple[int, int], float],
+    submitted: float,
     executions: int,
     submit_errors: int,
     other_runs: int,
@@ -274,15 +281,15 @@ def _summarise(
         if owners.get(_execution_uuid(execution)) != s.tenant
     )
     latencies: list[float] = []
+    by_phase: tuple[list[float], list[float]] = ([], [])
     from_commit = 0
     for s in subs:
         for (position, arrived), (_, _, since_at) in zip(s.arrivals, s.received, strict=True):
             commit = committed.get((s.tenant, position))
-            if commit is None:
-                latencies.append(since_at * 1000)
-            else:
-                latencies.append((arrived - commit) * 1000)
-                from_commit += 1
+            latency = since_at * 1000 if commit is None else (arrived - commit) * 1000
+            from_commit += commit is not None
+            latencies.append(latency)
+            by_phase[arrived > submitted].append(latency)
     expected_each = [expected.get(s.tenant, 0) for s in subs] or [0]
     received_each = [len(s.received) for s in subs] or [0]
     return LiveResult(
@@ -303,6 +310,8 @@ def _summarise(
         first_error=next((s.first_error for s in subs if s.first_error), None),
         latencies_ms=sorted(latencies),
         from_commit=from_commit,
+        while_submitting_ms=sorted(by_phase[0]),
+        after_submitting_ms=sorted(by_phase[1]),
     )
 
 

@@ -158,9 +158,20 @@ def live_table(results: list[LiveResult]) -> str:
         " delivery p50 ms | p95 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    phases = [
+        "| transport | delivered while runs were submitted | p50 ms | p95 ms | p99 ms |"
+        " delivered after the last submission | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     notes = []
     for result in results:
         p50, p95, p99 = (_percentile(result.latencies_ms, f) for f in (0.5, 0.95, 0.99))
+        cells = [
+            f"{len(values):,} | "
+            + " | ".join(_fmt(_percentile(values, f)) for f in (0.5, 0.95, 0.99))
+            for values in (result.while_submitting_ms, result.after_submitting_ms)
+        ]
+        phases.append(f"| {result.transport} | {cells[0]} | {cells[1]} |")
         lines.append(
             f"| {result.transport} | {result.subscribers} |"
             f" {result.executions} ({result.submit_errors}) | {result.other_runs} |"
@@ -177,7 +188,7 @@ def live_table(results: list[LiveResult]) -> str:
             )
         if result.first_error:
             notes.append(f"- {result.transport}: first error delivered: `{result.first_error}`")
-    return "\n".join([*lines, *([""] if notes else []), *notes])
+    return "\n".join([*lines, "", *phases, *([""] if notes else []), *notes])
 
 
 def _span(values: tuple[int, int]) -> str:
