@@ -31,7 +31,9 @@ def session_info(broker: Broker) -> dict[str, object]:
 
 
 def announce(session: AsyncSession, wakeup: Wakeup) -> None:
-    """Publish `wakeup` after the session's transaction commits (once however often asked)."""
+    """Announce `wakeup` once the session's transaction commits, never if it rolls back (once
+    however often asked): with the commit to the other processes where the transport can,
+    after it otherwise, and after it in this process."""
     broker: Broker | None = session.info.get(BROKER_KEY)
     if broker is None:
         return

@@ -57,6 +57,7 @@ class PgNotify:
             await asyncio.wait_for(self._first_try.wait(), START_WAIT_SECONDS)
 
     async def send(self, payload: str) -> None:
+        """Outside a transaction (the broker's `publish`); writers use `commit_statement`."""
         connection = self._connection
         if connection is None or connection.is_closed():
             raise ConnectionError("no LISTEN connection")
