@@ -19,6 +19,7 @@ from tenantflow.protection.sockets import SocketRegistry
 from tenantflow.protection.storage import LimiterStorage
 from tenantflow.secrets.envelope import MasterKeyring
 from tenantflow.services.identity.credentials import CredentialResolver
+from tenantflow.services.identity.rechecks import SharedRechecks
 from tenantflow.settings import Settings
 
 
@@ -29,6 +30,8 @@ class Runtime:
     sessions: SessionFactory
     tokens: AccessTokenCodec
     credentials: CredentialResolver
+    # Open subscriptions' credential re-checks, one per credential for all that hold it.
+    rechecks: SharedRechecks
     keyring: MasterKeyring
     # What node types of this process's executor may use (the keyring, the outbound policy).
     nodes: NodeServices
@@ -64,17 +67,19 @@ class Runtime:
         nodes = NodeServices.from_settings(settings)
         limiter_storage = LimiterStorage(settings.redis_url, key_prefix=settings.redis_key_prefix)
         metrics.POOLS.watch(engine.pool)
+        credentials = CredentialResolver(
+            sessions,
+            tokens,
+            cache=caches.principals if caches else None,
+            versions=caches.versions if caches else None,
+        )
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             tokens=tokens,
-            credentials=CredentialResolver(
-                sessions,
-                tokens,
-                cache=caches.principals if caches else None,
-                versions=caches.versions if caches else None,
-            ),
+            credentials=credentials,
+            rechecks=SharedRechecks(credentials.resolve),
             keyring=nodes.keyring,
             nodes=nodes,
             events=events,

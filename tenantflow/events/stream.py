@@ -21,9 +21,10 @@ from tenantflow.events.feeds import OUTAGE_FIRST_PAUSE_SECONDS, OUTAGE_MAX_PAUSE
 from tenantflow.events.reading import BATCH, EventFilter, read_after
 from tenantflow.events.subscriber import Signal, Subscriber
 
-# `still_allowed(now)`: False once the subscriber lost access; `now` asks it not to wait for
-# its periodic re-check (a revocation wake-up came).
-AccessCheck = Callable[[bool], Awaitable[bool]]
+# `still_allowed(since)`: False once the subscriber lost access. `since` (time.monotonic()) asks
+# it not to wait for its periodic re-check: a revocation wake-up came then, so the verdict must
+# come from a check started no earlier; None: the periodic re-check.
+AccessCheck = Callable[[float | None], Awaitable[bool]]
 
 
 async def follow(
@@ -53,7 +54,8 @@ async def follow(
             if item is Signal.OVERFLOWED:
                 return
             if isinstance(item, Signal):
-                if still_allowed is not None and not await still_allowed(item is Signal.RECHECK):
+                since = subscriber.recheck_since if item is Signal.RECHECK else None
+                if still_allowed is not None and not await still_allowed(since):
                     return
                 continue
             for event in item:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -38,7 +39,9 @@ class Subscriber:
         self.queue_size = QUEUE_SIZE if queue_size is None else queue_size
         self.overflowed = False
         self._events: deque[FeedEvent] = deque()
-        self._recheck = False
+        self._recheck_since: float | None = None  # when a re-check was asked for, if one was
+        # When the re-check that `next` returned was asked for (time.monotonic()).
+        self.recheck_since = 0.0
         self._signal = asyncio.Event()
 
     def offer(self, batch: FeedBatch) -> bool:
@@ -59,19 +62,20 @@ class Subscriber:
         return True
 
     def ask_recheck(self) -> None:
-        self._recheck = True
+        if self._recheck_since is None:
+            self._recheck_since = time.monotonic()
         self._signal.set()
 
     async def next(self, seconds: float) -> list[FeedEvent] | Signal:
         """The queued events, or why there are none: waits up to `seconds`."""
-        if not (self._events or self._recheck or self.overflowed):
+        if not (self._events or self._recheck_since is not None or self.overflowed):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._signal.wait(), seconds)
         self._signal.clear()
         if self.overflowed:
             return Signal.OVERFLOWED
-        if self._recheck:
-            self._recheck = False
+        if self._recheck_since is not None:
+            self.recheck_since, self._recheck_since = self._recheck_since, None
             return Signal.RECHECK
         if not self._events:
             return Signal.TIMEOUT

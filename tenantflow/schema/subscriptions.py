@@ -45,18 +45,22 @@ SLOW_CONSUMER_REASON = "slow consumer: resume with after"
 def _access_check(info: Info) -> AccessCheck:
     """A check, run at most every RECHECK_SECONDS (or at once when asked), that the connection's
     credentials still hold. When they no longer do, the websocket is closed with 4403 and a reason.
-    """
+    The subscriptions of the process holding the same credentials share the checks
+    (services/identity/rechecks.py)."""
     context = info.context
     checked_at = time.monotonic()
 
-    async def still_allowed(now: bool) -> bool:
+    async def still_allowed(since: float | None) -> bool:
         nonlocal checked_at
-        if not now and time.monotonic() - checked_at < RECHECK_SECONDS:
+        if since is None and time.monotonic() - checked_at < RECHECK_SECONDS:
             return True
         checked_at = time.monotonic()
+        authorization = connection_authorization(context.connection_params)
         try:
-            principal = await context.runtime.credentials.resolve(
-                connection_authorization(context.connection_params)
+            principal = (
+                await context.runtime.rechecks.principal(authorization, since=since)
+                if authorization is not None
+                else None
             )
         except Exception as error:
             if not is_unavailable(error):

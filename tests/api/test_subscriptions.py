@@ -306,6 +306,39 @@ async def test_a_revocation_closes_open_subscriptions_at_once_not_at_the_recheck
     assert (closed.code, closed.reason) == (4403, "credentials revoked")
 
 
+async def test_sockets_of_one_member_share_the_re_check_a_revocation_asks_for(
+    lifespan: LifespanManager,
+    gql: GraphQLClient,
+    members: Members,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given three sockets of one member, and a count of credential resolutions
+    owner = await members.tenant(role=Role.OWNER)
+    editor = await members.member(owner.tenant_id, role=Role.EDITOR)
+    rechecks = runtime_of(lifespan).rechecks
+    resolved: list[str] = []
+    resolve = rechecks._resolve
+
+    async def counting(authorization: str) -> Any:
+        resolved.append(authorization)
+        return await resolve(authorization)
+
+    monkeypatch.setattr(rechecks, "_resolve", counting)
+    app = lifespan.app
+    async with graphql_ws(app) as a, graphql_ws(app) as b, graphql_ws(app) as c:
+        for ws in (a, b, c):
+            await ws.init(editor.token)
+            await ws.subscribe(EXECUTION_EVENTS, {})
+        await asyncio.sleep(0.2)
+        # when the member is removed
+        await gql.ok(REMOVE_MEMBER, {"id": to_global_id("User", editor.user_id)}, as_=owner)
+        # then every socket is closed with 4403, on one resolution of the credentials
+        for ws in (a, b, c):
+            closed = await _closed_within(ws, seconds=3)
+            assert (closed.code, closed.reason) == (4403, "credentials revoked")
+    assert resolved == [f"Bearer {editor.token}"]
+
+
 async def test_a_revocation_in_another_tenant_leaves_subscriptions_open(
     app: ASGIApp, gql: GraphQLClient, members: Members
 ) -> None:
