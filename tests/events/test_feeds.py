@@ -36,12 +36,6 @@ async def live() -> AsyncIterator[LiveEvents]:
     await events.stop()
 
 
-@pytest.fixture
-def writer(sessions: SessionFactory, live: LiveEvents) -> SessionFactory:
-    """Sessions whose commits wake `live`'s feeds, as the application's do."""
-    return SessionFactory(sessions.engine, session_info=live.session_info)
-
-
 class Follower:
     """One subscriber, taking every event as it comes (or, `reading=False`, never after the
     first)."""

@@ -4,6 +4,7 @@ commit, never with a rollback, one NOTIFY for all of a transaction's (events/com
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -54,33 +55,38 @@ async def settled() -> None:
     await asyncio.sleep(0.3)  # a notification in flight has arrived by now
 
 
+async def write_events(
+    writer: SessionFactory, tenant_id: uuid.UUID, execution_id: uuid.UUID, *, fail: bool
+) -> None:
+    """Three events of the execution in one transaction, which fails before its commit when
+    `fail`."""
+    async with writer.tenant_transaction(tenant_id) as session:
+        execution = await session.get(Execution, execution_id)
+        assert execution is not None
+        for _ in range(3):
+            await record_execution_event(session, execution=execution)
+        if fail:
+            raise RuntimeError("the writer fails before its commit")
+
+
 async def test_a_transaction_sends_its_wake_ups_with_its_commit_not_its_rollback(
     sessions: SessionFactory,
     settings: Settings,
     live: LiveEvents,
+    writer: SessionFactory,
     heard: list[tuple[str, list[Wakeup]]],
 ) -> None:
-    writer = SessionFactory(sessions.engine, session_info=live.session_info)
     actor = await new_tenant(sessions, settings)
     execution_id = await queue(sessions, actor, await new_workflow(sessions, actor, NOOP))
     assert live.broker.sends_with_commit
     # when a transaction writes three events and fails
     with pytest.raises(RuntimeError):
-        async with writer.tenant_transaction(actor.tenant_id) as session:
-            execution = await session.get(Execution, execution_id)
-            assert execution is not None
-            for _ in range(3):
-                await record_execution_event(session, execution=execution)
-            raise RuntimeError("the writer fails before its commit")
+        await write_events(writer, actor.tenant_id, execution_id, fail=True)
     await settled()
     # then nothing was announced
     assert heard == []
     # when it writes three events and commits
-    async with writer.tenant_transaction(actor.tenant_id) as session:
-        execution = await session.get(Execution, execution_id)
-        assert execution is not None
-        for _ in range(3):
-            await record_execution_event(session, execution=execution)
+    await write_events(writer, actor.tenant_id, execution_id, fail=False)
     await settled()
     # then one notification names the tenant once (and the work: the run is still queued),
     # from this process's broker
@@ -93,9 +99,9 @@ async def test_a_queued_run_announces_its_events_and_the_work_in_one_notificatio
     sessions: SessionFactory,
     settings: Settings,
     live: LiveEvents,
+    writer: SessionFactory,
     heard: list[tuple[str, list[Wakeup]]],
 ) -> None:
-    writer = SessionFactory(sessions.engine, session_info=live.session_info)
     actor = await new_tenant(sessions, settings)
     workflow_id = await new_workflow(sessions, actor, NOOP)
     await queue(writer, actor, workflow_id)
