@@ -48,6 +48,7 @@ def _access_check(info: Info) -> AccessCheck:
     The subscriptions of the process holding the same credentials share the checks
     (services/identity/rechecks.py)."""
     context = info.context
+    authorization = connection_authorization(context.connection_params)  # the connection's own
     checked_at = time.monotonic()
 
     async def still_allowed(since: float | None) -> bool:
@@ -55,7 +56,6 @@ def _access_check(info: Info) -> AccessCheck:
         if since is None and time.monotonic() - checked_at < RECHECK_SECONDS:
             return True
         checked_at = time.monotonic()
-        authorization = connection_authorization(context.connection_params)
         try:
             principal = (
                 await context.runtime.rechecks.principal(authorization, since=since)
