@@ -61,6 +61,10 @@ try {
   await setEditor(page, 2, JSON.stringify({ Authorization: `Bearer ${token}` }));
   report.linkResult = await run(page, 'totalCount');
   report.linkUrl = page.url();
+  // GraphiQL keeps an edit of the Headers tab 500 ms after it (debounced): a fast run left the
+  // next page before it was kept. Go on once it is (or after 10 s, and the check fails).
+  await page.waitForFunction(() => (localStorage.getItem('graphiql:headers') ?? '')
+    .includes('Bearer'), null, { timeout: 10000 }).catch(() => {});
 
   const welcome = await context.newPage();
   watch(welcome);
