@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 TENANT_KEY = "tenant_id"
 AFTER_COMMIT_KEY = "after_commit"
+AWAITED_AFTER_COMMIT_KEY = "awaited_after_commit"
 BEFORE_COMMIT_KEY = "before_commit"
 TIMEOUTS_KEY = "timeouts"
 SET_TENANT_SQL = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
@@ -175,6 +176,21 @@ def after_commit(
     callbacks.setdefault(key if key is not None else object(), callback)
 
 
+AwaitedAfterCommit = TypeVar("AwaitedAfterCommit", bound=Callable[[], Awaitable[None]])
+
+
+def awaited_after_commit(
+    session: Session | AsyncSession, callback: AwaitedAfterCommit, *, key: Hashable
+) -> AwaitedAfterCommit:
+    """Await `callback()` once the transaction of `session` has committed, after the
+    `after_commit` callbacks, before the writer goes on (never if it rolls back): for what must
+    leave the process before the writer answers. Once per transaction per `key`; returns the
+    callback registered under it (the first one asked for)."""
+    callbacks: dict[Hashable, Any] = session.info.setdefault(AWAITED_AFTER_COMMIT_KEY, {})
+    kept: AwaitedAfterCommit = callbacks.setdefault(key, callback)
+    return kept
+
+
 BeforeCommit = TypeVar("BeforeCommit", bound=Callable[[Session], None])
 
 
@@ -203,10 +219,19 @@ def _run_after_commit(session: Session) -> None:
             log.exception("an after-commit callback failed")
 
 
+async def _await_after_commit(session: Session) -> None:
+    for callback in session.info.pop(AWAITED_AFTER_COMMIT_KEY, {}).values():
+        try:
+            await callback()
+        except Exception:  # as above
+            log.exception("an after-commit callback failed")
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_commit_callbacks(session: Session) -> None:
     session.info.pop(BEFORE_COMMIT_KEY, None)
     session.info.pop(AFTER_COMMIT_KEY, None)
+    session.info.pop(AWAITED_AFTER_COMMIT_KEY, None)
 
 
 @event.listens_for(Session, "after_begin")
@@ -323,6 +348,7 @@ class SessionFactory:
         finally:
             # After the caches forgot: whoever the callbacks wake reads the new state.
             _run_after_commit(session.sync_session)
+            await _await_after_commit(session.sync_session)
 
     @asynccontextmanager
     async def global_reader(self) -> AsyncIterator[AsyncSession]:

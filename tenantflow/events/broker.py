@@ -1,18 +1,17 @@
-"""The process's wake-up hub: local fan-out at once, and a transport to the other processes.
+"""The process's wake-up hub: delivery in this process, and a transport to the other processes.
 
-`publish` is called after a commit and never waits: the wake-up reaches this process's feeds and
-doorbell at once, and is batched for the transport by one sender task (a burst of commits goes
-out as one message). A transport that can send as part of the writing transaction (PostgreSQL's
-NOTIFY, `commit_statement`) is given the wake-ups before the commit instead, so that they leave
-with it; after the commit they are then only delivered here (`deliver_here`). A wake-up that a
-transport loses costs latency, never an event: feeds re-read the table on the safety poll, and
-executors claim on their own timeout.
+Writers hand a transaction's wake-ups over with the transaction (`commit_hook.py`). A transport
+that can send as part of the writing transaction (PostgreSQL's NOTIFY, `commit_statement`) is
+given them before the commit, so that they leave with it; any other (Redis) gets them from the
+writer itself right after the commit (`send`), with no task in between. In this process they are
+delivered after the commit (`deliver_here`). A wake-up that a transport loses costs latency,
+never an event: feeds re-read the table on the safety poll, and executors claim on their own
+timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -26,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # Wake-ups per transport message (each about 40 bytes; PostgreSQL's NOTIFY takes under 8,000).
 MAX_BATCH = 150
-SEND_TIMEOUT_SECONDS = 5.0
+# The writer waits for `send` before it answers: a transport that hangs costs it this at most.
+SEND_TIMEOUT_SECONDS = 0.5
 
 Deliver = Callable[[Wakeup], None]
 
@@ -55,9 +55,6 @@ class Broker:
         self.origin = secrets.token_hex(6)
         self._deliver: Deliver = lambda _wakeup: None
         self._resync: Callable[[], None] = lambda: None
-        self._pending: dict[Wakeup, None] = {}  # ordered, without repeats
-        self._has_pending = asyncio.Event()
-        self._sender: asyncio.Task[None] | None = None
         # Whether writers send their wake-ups in their own transactions (`commit_statements`).
         probe = transport.commit_statement(encode(self.origin, [])) if transport else None
         self.sends_with_commit = probe is not None
@@ -68,18 +65,10 @@ class Broker:
         self._resync = resync
 
     async def start(self) -> None:
-        if self.transport is None:
-            return
-        await self.transport.start(self._receive, self._resync)
-        self._sender = asyncio.create_task(self._send_pending(), name="event wake-ups sender")
+        if self.transport is not None:
+            await self.transport.start(self._receive, self._resync)
 
     async def stop(self) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
-            self._sender = None
-            await self._send(list(self._pending))  # the last commits' (a hand-back, say)
         if self.transport is not None:
             await self.transport.stop()
 
@@ -96,35 +85,26 @@ class Broker:
             statements.append(statement)
         return statements
 
-    def publish(self, wakeup: Wakeup) -> None:
-        self._deliver(wakeup)
-        if self.transport is not None:
-            self._pending[wakeup] = None
-            self._has_pending.set()
+    async def send(self, wakeups: list[Wakeup]) -> None:
+        """Send `wakeups` to the other processes now (a transport without `commit_statement`,
+        after the commit); a failure is logged, never raised (the writer has committed)."""
+        assert self.transport is not None
+        for start in range(0, len(wakeups), MAX_BATCH):
+            payload = encode(self.origin, wakeups[start : start + MAX_BATCH])
+            try:
+                # asyncio.timeout, not wait_for: no task of its own, so no turn of the loop.
+                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                    await self.transport.send(payload)
+            except Exception as error:  # the safety poll finds what this would have woken
+                log.warning("wake-up not sent (%s): %s", self.transport.name, error)
 
     def deliver_here(self, wakeup: Wakeup) -> None:
-        """A wake-up whose transaction sent it to the other processes already."""
+        """A committed transaction's wake-up, to this process's feeds and doorbell."""
         self._deliver(wakeup)
 
     def _receive(self, payload: str) -> None:
         origin, wakeups = decode(payload)
         if origin == self.origin:
-            return  # delivered here when it was published
+            return  # delivered here after its commit
         for wakeup in wakeups:
             self._deliver(wakeup)
-
-    async def _send_pending(self) -> None:
-        while True:
-            await self._has_pending.wait()
-            self._has_pending.clear()
-            batch, self._pending = list(self._pending), {}
-            await self._send(batch)
-
-    async def _send(self, batch: list[Wakeup]) -> None:
-        assert self.transport is not None
-        for start in range(0, len(batch), MAX_BATCH):
-            payload = encode(self.origin, batch[start : start + MAX_BATCH])
-            try:
-                await asyncio.wait_for(self.transport.send(payload), SEND_TIMEOUT_SECONDS)
-            except Exception as error:  # the safety poll finds what this would have woken
-                log.warning("wake-up not sent (%s): %s", self.transport.name, error)
