@@ -9,7 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tenantflow.database_roles import DatabaseRoles
-from tenantflow.db.roles import RUNTIME_FUNCTIONS, RUNTIME_TABLE_PRIVILEGES
+from tenantflow.db.roles import (
+    RUNTIME_FUNCTIONS,
+    RUNTIME_INVOKER_FUNCTIONS,
+    RUNTIME_TABLE_PRIVILEGES,
+)
 
 # The tables that hold tenant data: every one must have RLS enabled and forced.
 _TENANT_TABLES_SQL = text(
@@ -114,7 +118,7 @@ async def _missing_privileges(
     parameters = {
         "tables": [table for table, _ in needed],
         "privileges": [privilege for _, privilege in needed],
-        "functions": list(RUNTIME_FUNCTIONS),
+        "functions": [*RUNTIME_FUNCTIONS, *RUNTIME_INVOKER_FUNCTIONS],
     }
     lacking = list((await connection.execute(_LACKING_SQL, parameters)).scalars())
     if not lacking:

@@ -50,6 +50,9 @@ RUNTIME_FUNCTIONS = (
     "tf_user_memberships(uuid)",
     "tf_claim_execution(text, integer)",
 )
+# Functions the runtime calls that run with its own rights (SECURITY INVOKER, under RLS): a
+# shortcut, not a narrow path (migration 0005).
+RUNTIME_INVOKER_FUNCTIONS = ("tf_feed_events(uuid, bigint, integer)",)
 
 
 # Databases other than this one where the roles hold a privilege or own something: pg_shdepend

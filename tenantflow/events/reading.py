@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -13,13 +13,20 @@ from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from tenantflow.db.models import EventSequence, Execution, ExecutionEvent
-from tenantflow.db.session import TenantDb
+from tenantflow.db.session import TenantDb, execute
 
 BATCH = 100
 # The executions that come with a feed's events, without their large JSON (as lists load them).
+_PAYLOADS = (Execution.definition, Execution.input, Execution.output)
 _EXECUTION_WITHOUT_PAYLOADS = tuple(
-    defer(cast("QueryableAttribute[Any]", column), raiseload=True)
-    for column in (Execution.definition, Execution.input, Execution.output)
+    defer(cast("QueryableAttribute[Any]", column), raiseload=True) for column in _PAYLOADS
+)
+# The same read in one statement outside a transaction (PostgreSQL, migration 0005): the columns
+# of execution_events, then those of executions without the payloads, matched by position.
+_PAYLOAD_NAMES = {cast("QueryableAttribute[Any]", column).key for column in _PAYLOADS}
+_FEED_EVENTS = sa.text("SELECT * FROM tf_feed_events(:tenant_id, :after, :limit)").columns(
+    *sa.inspect(ExecutionEvent).local_table.columns,
+    *(c for c in sa.inspect(Execution).local_table.columns if c.key not in _PAYLOAD_NAMES),
 )
 
 
@@ -81,8 +88,18 @@ async def reading_with_executions(
     db: TenantDb, after: int
 ) -> AsyncIterator[tuple[list[ExecutionEvent], dict[uuid.UUID, Execution]]]:
     """The tenant's events after position `after`, and their executions, in one statement:
-    what a feed reads for all of its subscribers. Handed over before the reading transaction
+    what a feed reads for all of its subscribers. On PostgreSQL that statement is all (no
+    transaction around it); elsewhere the rows are handed over before the reading transaction
     ends, so that its end is not on the way to the subscribers."""
+    if db.sessions.engine.dialect.name == "postgresql":
+        async with db.statement() as session:
+            read = select(ExecutionEvent, Execution).options(*_EXECUTION_WITHOUT_PAYLOADS)
+            parameters = {"tenant_id": db.tenant_id, "after": after, "limit": BATCH}
+            result = await execute(session, read.from_statement(_FEED_EVENTS), parameters)
+            # Typed as rows of anything: a textual statement's entities are those selected.
+            rows = cast("Sequence[tuple[ExecutionEvent, Execution]]", result.all())
+        yield _events_and_executions(rows)
+        return
     statement = (
         select(ExecutionEvent, Execution)
         .join(Execution, col(Execution.id) == col(ExecutionEvent.execution_id))
@@ -92,5 +109,10 @@ async def reading_with_executions(
         .options(*_EXECUTION_WITHOUT_PAYLOADS)
     )
     async with db.reader() as session:
-        rows = (await session.exec(statement)).all()
-        yield [event for event, _ in rows], {execution.id: execution for _, execution in rows}
+        yield _events_and_executions((await session.exec(statement)).all())
+
+
+def _events_and_executions(
+    rows: Sequence[tuple[ExecutionEvent, Execution]],
+) -> tuple[list[ExecutionEvent], dict[uuid.UUID, Execution]]:
+    return [event for event, _ in rows], {execution.id: execution for _, execution in rows}
