@@ -158,6 +158,32 @@ class LiveResult:
     # answering runWorkflow), and after the last submission was answered.
     while_submitting_ms: list[float]
     after_submitting_ms: list[float]
+    client_lag_ms: list[float]  # the measuring client's own event-loop lag (LoopLag)
+
+
+class LoopLag:
+    """How late this client's event loop wakes a sleeper: a bound on what the client itself
+    adds to the latencies it measures (an arrival is timed when its task runs)."""
+
+    INTERVAL_S = 0.01
+
+    def __init__(self) -> None:
+        self.samples_ms: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._sample())
+
+    async def stop(self) -> list[float]:
+        if self._task is not None:
+            await close([self._task])
+        return sorted(self.samples_ms)
+
+    async def _sample(self) -> None:
+        while True:
+            asked = time.monotonic()
+            await asyncio.sleep(self.INTERVAL_S)
+            self.samples_ms.append((time.monotonic() - asked - self.INTERVAL_S) * 1000)
 
 
 def _execution_uuid(global_id: str) -> str:
@@ -210,6 +236,8 @@ async def live_load(
     ]
     tasks = await open_subscribers(subs)
     await asyncio.sleep(1.0)  # the server side starts listening after the subscribe message
+    lag = LoopLag()
+    lag.start()
     started = time.time()
     owners: dict[str, int] = {}
     gate = asyncio.Semaphore(SUBMIT_AT_ONCE)
@@ -223,6 +251,7 @@ async def live_load(
         if execution is not None:
             owners[execution] = tenant
     expected = await _wait_for_delivery(subs, expected_events, started, settle_s)
+    client_lag_ms = await lag.stop()
     await close(tasks)
     # Runs the load did not submit (left queued by the write loads, say) still belong to a tenant.
     others = {_execution_uuid(e) for s in subs for e, _, _ in s.received} - owners.keys()
@@ -237,6 +266,7 @@ async def live_load(
         executions=executions,
         submit_errors=results.count(None),
         other_runs=len(others),
+        client_lag_ms=client_lag_ms,
     )
 
 
@@ -273,6 +303,7 @@ def _summarise(
     executions: int,
     submit_errors: int,
     other_runs: int,
+    client_lag_ms: list[float],
 ) -> LiveResult:
     misrouted = sum(
         1
@@ -312,6 +343,7 @@ def _summarise(
         from_commit=from_commit,
         while_submitting_ms=sorted(by_phase[0]),
         after_submitting_ms=sorted(by_phase[1]),
+        client_lag_ms=client_lag_ms,
     )
 
 

@@ -180,6 +180,12 @@ def live_table(results: list[LiveResult]) -> str:
             f" {result.short_subscribers} | {result.misrouted} | {result.duplicates} |"
             f" {result.errors} | {result.closed} | {_fmt(p50)} | {_fmt(p95)} | {_fmt(p99)} |"
         )
+        if result.client_lag_ms:
+            lag50, lag95 = (_percentile(result.client_lag_ms, f) for f in (0.5, 0.95))
+            notes.append(
+                f"- {result.transport}: the measuring client's own event-loop lag, p50"
+                f" {_fmt(lag50)} ms, p95 {_fmt(lag95)} ms (what it adds to an arrival's time)"
+            )
         unmeasured = len(result.latencies_ms) - result.from_commit
         if unmeasured:
             notes.append(
