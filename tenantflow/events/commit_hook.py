@@ -41,12 +41,12 @@ def announce(session: AsyncSession, wakeup: Wakeup) -> None:
     after_commit(session, partial(broker.deliver_here, wakeup), key=wakeup)
     if broker.transport is None:
         return
-    if broker.sends_with_commit:
-        before_commit(session, _SentWithCommit(broker), key=BROKER_KEY).wakeups[wakeup] = None
-    else:
-        awaited_after_commit(session, _SentAfterCommit(broker), key=BROKER_KEY).wakeups[wakeup] = (
-            None
-        )
+    sender: _TransactionWakeups = (
+        before_commit(session, _SentWithCommit(broker), key=BROKER_KEY)
+        if broker.sends_with_commit
+        else awaited_after_commit(session, _SentAfterCommit(broker), key=BROKER_KEY)
+    )
+    sender.wakeups[wakeup] = None
 
 
 class _TransactionWakeups:

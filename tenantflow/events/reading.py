@@ -28,6 +28,11 @@ _FEED_EVENTS = sa.text("SELECT * FROM tf_feed_events(:tenant_id, :after, :limit)
     *sa.inspect(ExecutionEvent).local_table.columns,
     *(c for c in sa.inspect(Execution).local_table.columns if c.key not in _PAYLOAD_NAMES),
 )
+_FEED_READ = (
+    select(ExecutionEvent, Execution)
+    .options(*_EXECUTION_WITHOUT_PAYLOADS)
+    .from_statement(_FEED_EVENTS)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +98,8 @@ async def reading_with_executions(
     ends, so that its end is not on the way to the subscribers."""
     if db.sessions.engine.dialect.name == "postgresql":
         async with db.statement() as session:
-            read = select(ExecutionEvent, Execution).options(*_EXECUTION_WITHOUT_PAYLOADS)
             parameters = {"tenant_id": db.tenant_id, "after": after, "limit": BATCH}
-            result = await execute(session, read.from_statement(_FEED_EVENTS), parameters)
+            result = await execute(session, _FEED_READ, parameters)
             # Typed as rows of anything: a textual statement's entities are those selected.
             rows = cast("Sequence[tuple[ExecutionEvent, Execution]]", result.all())
         yield _events_and_executions(rows)
